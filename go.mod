@@ -1,0 +1,3 @@
+module github.com/scopenative/scope
+
+go 1.26.8
