@@ -223,9 +223,13 @@ typedef struct scope_frame {
     uint64_t index;        /**< sequence number of the frame in its stream */
 } scope_frame;
 
-/** The frames of one input port, oldest first. */
+/**
+ * The frames of one input port, oldest first. The host keeps a sliding window per port: once
+ * input_size frames have arrived, every new frame triggers one call with the newest
+ * input_size frames, so the output keeps the input's frame rate.
+ */
 typedef struct scope_frame_list {
-    const scope_frame *frames; /**< `count` frames, read-only */
+    const scope_frame *frames; /**< `count` frames, read-only, oldest first */
     uint32_t count;            /**< equals the input_size the pipeline asked for */
     uint32_t reserved;         /**< 0 */
 } scope_frame_list;
@@ -504,8 +508,9 @@ typedef struct scope_plugin {
 
     /**
      * Register: builds the pipeline table (may scan directories, probe devices...). Fast, no
-     * UI, no network. `plugin_path` is the file the host loaded (a private copy of the
-     * installed library). A second call without unregister_pipelines in between must succeed
+     * UI, no network. `plugin_path` is the library's path as the user installed it (use it to
+     * find files shipped beside the library; the host itself runs a private copy of the file,
+     * so never dlopen it). A second call without unregister_pipelines in between must succeed
      * and yield the same pipelines (reference-counted, as CLAP's init).
      * [load]
      */
@@ -532,6 +537,13 @@ typedef struct scope_plugin {
 /** Type of the exported entry function. Must be cheap, may be called more than once, and returns
  *  the same pointer every time. [thread-safe] */
 typedef const scope_plugin *(*scope_plugin_entry_fn)(void);
+
+/** The one function every plugin defines and exports (with C linkage, also from C++):
+ *
+ *      SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void) { return &my_plugin; }
+ *
+ *  [thread-safe] */
+SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Helpers (static inline; no ABI of their own)
@@ -634,6 +646,59 @@ static inline size_t scope_element_size(uint32_t element_type)
     return element_type == SCOPE_ELEMENT_U8 ? 1u : element_type == SCOPE_ELEMENT_F32 ? 4u : 0u;
 }
 
+/** Checks, in prepare(), that an input format has 1, 3 or 4 channels of `element_type`;
+ *  otherwise writes "<who>: <what> ..." into err and returns an error. */
+static inline scope_status scope_format_check(const scope_frame_format *format, uint32_t element_type,
+                                              const char *who, const char *what, scope_error *err)
+{
+    if (!format)
+        return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "%s: no %s format", who, what);
+    if (format->channels != 1 && format->channels != 3 && format->channels != 4)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must have 1, 3 or 4 channels, got %u",
+                               who, what, (unsigned)format->channels);
+    if (element_type && format->element_type != element_type)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be %s, got element type %u",
+                               who, what, element_type == SCOPE_ELEMENT_U8 ? "u8" : "f32",
+                               (unsigned)format->element_type);
+    return SCOPE_OK;
+}
+
+/** Checks that `frame` is a host frame of `element_type` with 1, 3 or 4 channels and data;
+ *  otherwise writes "<who>: <what> ..." into err and returns an error. `what` names the frame
+ *  in the message ("input", "output"). */
+static inline scope_status scope_frame_check(const scope_frame *frame, uint32_t element_type,
+                                             const char *who, const char *what, scope_error *err)
+{
+    if (!frame || !frame->data)
+        return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "%s: %s frame is missing", who, what);
+    if (frame->memory != SCOPE_MEMORY_HOST)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be in host memory", who, what);
+    if (frame->element_type != element_type)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be %s, got element type %u",
+                               who, what, element_type == SCOPE_ELEMENT_U8 ? "u8" : "f32",
+                               (unsigned)frame->element_type);
+    if (frame->channels != 1 && frame->channels != 3 && frame->channels != 4)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must have 1, 3 or 4 channels, got %u",
+                               who, what, (unsigned)frame->channels);
+    return SCOPE_OK;
+}
+
+/** Fills a u8 host frame with one colour: RGB(A) frames get rgba's first 3 (4) values, gray
+ *  frames the Rec.601 luma of rgb. Honours the pitch; writes nothing outside width x height. */
+static inline void scope_frame_fill_u8(scope_frame *frame, const uint8_t rgba[4])
+{
+    uint32_t x, y, c = frame->channels;
+    uint8_t px[4];
+    uint8_t *row0;
+    size_t row_bytes = (size_t)frame->width * c;
+    if (frame->width == 0 || frame->height == 0) return;
+    row0 = scope_frame_row(frame, 0);
+    if (c == 1) px[0] = (uint8_t)((299u * rgba[0] + 587u * rgba[1] + 114u * rgba[2] + 500u) / 1000u);
+    else memcpy(px, rgba, 4);
+    for (x = 0; x < frame->width; x++) memcpy(row0 + (size_t)x * c, px, c);
+    for (y = 1; y < frame->height; y++) memcpy(scope_frame_row(frame, y), row0, row_bytes);
+}
+
 /*
  * Initializer macros for static descriptor tables (C only: C++ warns about the fields they leave
  * out; C++ plugins use include/scope/plugin.hpp). Each yields a braced initializer; fields not
@@ -698,6 +763,35 @@ static inline size_t scope_element_size(uint32_t element_type)
 
 /** Number of elements of a static array. */
 #define SCOPE_COUNTOF(array_) ((uint32_t)(sizeof(array_) / sizeof((array_)[0])))
+
+/**
+ * Defines the plugin table and the exported entry for a library whose pipelines are a static
+ * array of scope_pipeline_desc, with a register step that refuses a host of another ABI major.
+ * Use it once, at file scope, after the array (C and C++):
+ *
+ *     SCOPE_DEFINE_PLUGIN("my-plugin", "1.0.0", "What it does", my_pipelines)
+ */
+#define SCOPE_DEFINE_PLUGIN(name_, version_, description_, pipelines_)                           \
+    static scope_status scope_plugin_register_(const scope_host *host, const char *plugin_path,   \
+                                               scope_error *err)                                  \
+    {                                                                                            \
+        (void)plugin_path;                                                                       \
+        if (host && host->abi_major != SCOPE_ABI_VERSION_MAJOR)                                  \
+            return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED,                                  \
+                                   "%s needs plugin ABI %d.x; the host has %u.x", (name_),        \
+                                   SCOPE_ABI_VERSION_MAJOR, (unsigned)host->abi_major);           \
+        return SCOPE_OK;                                                                         \
+    }                                                                                            \
+    static uint32_t scope_plugin_count_(void) { return SCOPE_COUNTOF(pipelines_); }              \
+    static const scope_pipeline_desc *scope_plugin_get_(uint32_t index)                          \
+    {                                                                                            \
+        return index < SCOPE_COUNTOF(pipelines_) ? &(pipelines_)[index] : NULL;                  \
+    }                                                                                            \
+    static const scope_plugin scope_plugin_table_ = {                                            \
+        sizeof(scope_plugin), SCOPE_ABI_VERSION_MAJOR, SCOPE_ABI_VERSION_MINOR, (name_),         \
+        (version_), (description_), scope_plugin_register_, NULL, scope_plugin_count_,            \
+        scope_plugin_get_, NULL};                                                                \
+    SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void) { return &scope_plugin_table_; }
 
 #ifdef __cplusplus
 } /* extern "C" */
