@@ -1,0 +1,239 @@
+// Package media opens frame sources and sinks from spec strings: generated patterns (testsrc,
+// solid), still images, numbered image sequences, YUV4MPEG2 files, raw RGB files and, through an
+// ffmpeg child process, any other video file or URL. It is what `scope run` uses to read input
+// frames and write output frames.
+//
+// Raw paths (testsrc, solid, still repeats, Y4M, ffmpeg pipes, raw files) do not allocate per
+// frame in steady state; PNG and JPEG encoding and decoding do.
+package media
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/scopenative/scope/frame"
+)
+
+// Source produces frames of one fixed Format.
+type Source interface {
+	// Format returns the format of every frame the source produces.
+	Format() frame.Format
+	// Read fills dst (allocated by the caller with Format(), any pitch) with the next frame and
+	// sets dst.Index/PTS. Returns io.EOF after the last frame. Must not allocate per frame for
+	// raw formats. A dst of the same size but another channel count or element type is accepted
+	// too: the frame is converted with frame.Convert (through a buffer allocated once).
+	Read(ctx context.Context, dst *frame.Frame) error
+	// Close releases the source (and kills its ffmpeg child, if any). It is safe to call twice.
+	Close() error
+}
+
+// Sink consumes frames.
+type Sink interface {
+	// Write consumes one frame. f may be u8 or f32, 1/3/4 channels, any pitch; it is converted
+	// as needed. Sinks that write a stream (Y4M, raw, ffmpeg) need every frame at the size given
+	// to CreateSink. Write does not keep f after it returns.
+	Write(f *frame.Frame) error
+	// Close flushes; for ffmpeg it waits for the process and reports its error with the tail
+	// of its stderr. It is safe to call twice.
+	Close() error
+}
+
+// SourceOptions tunes OpenSource.
+type SourceOptions struct {
+	Width, Height int     // size for generated sources (testsrc, solid); zero value: 640x360
+	FPS           float64 // rate for the PTS of sources without their own rate; zero value: 30
+	Frames        int     // stop after this many frames (0 = source's natural end; testsrc is endless)
+}
+
+// SinkOptions tunes CreateSink.
+type SinkOptions struct {
+	FPS float64 // frame rate written into containers (Y4M, ffmpeg outputs); zero value: 30
+}
+
+// Defaults for zero-valued options.
+const (
+	defaultWidth  = 640
+	defaultHeight = 360
+	defaultFPS    = 30
+)
+
+// SourceHelp returns a one-line human description of the accepted source spec forms, for CLI help.
+func SourceHelp() string {
+	return "testsrc[:WxH] | solid:RRGGBB[:WxH] | image.png/.jpg (one frame, repeated with --frames) | dir/%05d.png (numbered sequence) | clip.y4m | any other video file or URL through ffmpeg (mp4, mkv, webm, mov, gif...)"
+}
+
+// SinkHelp returns a one-line human description of the accepted sink spec forms, for CLI help.
+func SinkHelp() string {
+	return "null | out.png/.jpg (keeps the last frame) | dir/%05d.png (one image per frame, from 0) | out.y4m (YUV4MPEG2 4:4:4) | out.raw (packed rgb24) | out.mp4/.mkv/.webm/.mov/.gif... or a URL through ffmpeg"
+}
+
+// OpenSource opens the source named by spec. Every source produces RGB U8 frames.
+//
+//   - "testsrc" or "testsrc:WxH": a deterministic moving pattern (colour bars, a scrolling colour
+//     ramp, a bouncing box, the frame index as 16 black/white cells top left). Endless.
+//   - "solid:RRGGBB" or "solid:RRGGBB:WxH": one colour. Endless.
+//     Generated sources take their size from the spec, else opts.Width/Height, else 640x360.
+//   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it. Alpha is dropped, 16-bit
+//     samples are reduced by >>8.
+//   - a pattern such as "dir/%05d.png" (%d or %0Nd, .png/.jpg): from the lowest existing number
+//     upward until the first missing one; every image must have the first one's size.
+//   - a .y4m path: 8-bit YUV4MPEG2 (C420jpeg, C420, C420paldv, C420mpeg2, C422, C444, Cmono),
+//     BT.601, full range if the header says XCOLORRANGE=FULL, else limited.
+//   - any other existing file, or a URL (scheme://...): decoded by ffmpeg (the first video
+//     stream, size from ffprobe), read as rgb24 through a pipe.
+//
+// PTS is Index divided by the source's own frame rate (Y4M header, probed video), else by
+// opts.FPS (default 30). ctx bounds the lifetime of any child process: ffmpeg is started with
+// exec.CommandContext and killed on Close. Read's own ctx is checked before each frame only.
+func OpenSource(ctx context.Context, spec string, opts SourceOptions) (Source, error) {
+	if opts.Frames < 0 {
+		return nil, fmt.Errorf("open source %q: negative frame count %d", spec, opts.Frames)
+	}
+	if opts.FPS < 0 {
+		return nil, fmt.Errorf("open source %q: negative fps %v", spec, opts.FPS)
+	}
+	r, err := openReader(ctx, spec, opts)
+	if err != nil {
+		return nil, err
+	}
+	return newSource(r, opts), nil
+}
+
+func openReader(ctx context.Context, spec string, opts SourceOptions) (reader, error) {
+	switch {
+	case spec == "":
+		return nil, fmt.Errorf("empty source spec; accepted forms: %s", SourceHelp())
+	case spec == "testsrc" || strings.HasPrefix(spec, "testsrc:"):
+		return openTestsrc(spec, opts)
+	case strings.HasPrefix(spec, "solid:"):
+		return openSolid(spec, opts)
+	case isURL(spec):
+		return openFFmpeg(ctx, spec, opts)
+	}
+	if pat, ok, err := parsePattern(spec); err != nil {
+		return nil, fmt.Errorf("open source %s: %w", spec, err)
+	} else if ok {
+		return openSequence(pat, opts)
+	}
+	st, err := os.Stat(spec)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && filepath.Ext(spec) == "" && !strings.ContainsRune(spec, filepath.Separator) {
+			return nil, fmt.Errorf("unknown source %q (no such file); accepted forms: %s", spec, SourceHelp())
+		}
+		return nil, fmt.Errorf("open source: %w", err) // *fs.PathError names the path
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("open source %s: is a directory (for an image sequence use a pattern like %s)", spec, filepath.Join(spec, "%05d.png"))
+	}
+	switch strings.ToLower(filepath.Ext(spec)) {
+	case ".png", ".jpg", ".jpeg":
+		return openStill(spec, opts)
+	case ".y4m":
+		return openY4M(spec)
+	}
+	return openFFmpeg(ctx, spec, opts)
+}
+
+// CreateSink creates the sink named by spec for frames of the given format (the size matters to
+// stream sinks; every sink converts the element type and channels of what it is given).
+//
+//   - "null": discards frames.
+//   - a .png/.jpg/.jpeg path: a still. It keeps a copy of the LAST frame written and encodes it
+//     on Close (so a 10-frame run leaves the final state); Close fails if no frame was written.
+//     PNG stores U8 values exactly: gray as a gray PNG, RGB as an opaque RGB PNG, RGBA with alpha.
+//   - a pattern such as "dir/%05d.png": one image per frame, numbered from 0; the directory is
+//     created.
+//   - a .y4m path: YUV4MPEG2, C444 full-range BT.601 (XCOLORRANGE=FULL), F from opts.FPS.
+//   - a .raw (or .rgb) path: packed rgb24 bytes, frame after frame, no header.
+//   - any other extension (.mp4, .mkv, .mov, .webm, .gif...) or a URL: rgb24 piped into ffmpeg;
+//     H.264 (libx264, yuv420p, CRF 18) for mp4/m4v/mov/mkv/ts/flv, VP8 (libvpx) for webm, a
+//     generated palette for gif, ffmpeg's defaults otherwise; rtmp:// is sent as FLV and
+//     srt/udp/tcp/rtp:// as MPEG-TS. For the yuv420p codecs an odd width or height is padded to
+//     even by repeating the last column or row.
+//
+// ctx bounds the lifetime of any child process.
+func CreateSink(ctx context.Context, spec string, format frame.Format, opts SinkOptions) (Sink, error) {
+	if err := format.Validate(); err != nil {
+		return nil, fmt.Errorf("create sink %s: %w", spec, err)
+	}
+	if opts.FPS < 0 {
+		return nil, fmt.Errorf("create sink %s: negative fps %v", spec, opts.FPS)
+	}
+	if opts.FPS == 0 {
+		opts.FPS = defaultFPS
+	}
+	switch {
+	case spec == "":
+		return nil, fmt.Errorf("empty sink spec; accepted forms: %s", SinkHelp())
+	case spec == "null":
+		return &nullSink{}, nil
+	case isURL(spec):
+		return createFFmpegSink(ctx, spec, format, opts)
+	}
+	if pat, ok, err := parsePattern(spec); err != nil {
+		return nil, fmt.Errorf("create sink %s: %w", spec, err)
+	} else if ok {
+		return createSequenceSink(pat)
+	}
+	if st, err := os.Stat(spec); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("create sink %s: is a directory (for an image sequence use a pattern like %s)", spec, filepath.Join(spec, "%05d.png"))
+	}
+	switch strings.ToLower(filepath.Ext(spec)) {
+	case "":
+		return nil, fmt.Errorf("unknown sink %q (no file extension); accepted forms: %s", spec, SinkHelp())
+	case ".png", ".jpg", ".jpeg":
+		return createStillSink(spec)
+	case ".y4m":
+		return createY4MSink(spec, format, opts)
+	case ".raw", ".rgb":
+		return createRawSink(spec, format)
+	}
+	return createFFmpegSink(ctx, spec, format, opts)
+}
+
+// isURL reports whether spec looks like scheme://... (http, rtsp, rtmp, srt, file...).
+func isURL(spec string) bool {
+	i := strings.Index(spec, "://")
+	if i <= 0 {
+		return false
+	}
+	for _, c := range spec[:i] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseSize parses "WxH" with W, H >= 1.
+func parseSize(s string) (w, h int, err error) {
+	ws, hs, ok := strings.Cut(s, "x")
+	if ok {
+		if _, err = fmt.Sscanf(ws+" "+hs, "%d %d", &w, &h); err == nil && w >= 1 && h >= 1 && w <= 1<<15 && h <= 1<<15 &&
+			fmt.Sprintf("%dx%d", w, h) == s {
+			return w, h, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("bad size %q, want WxH like 1920x1080 (1..32768)", s)
+}
+
+// generatedSize returns the size of a generated source: from the spec if given, else from
+// opts, else the default.
+func generatedSize(sizeSpec string, opts SourceOptions) (w, h int, err error) {
+	if sizeSpec != "" {
+		return parseSize(sizeSpec)
+	}
+	w, h = opts.Width, opts.Height
+	if w == 0 && h == 0 {
+		return defaultWidth, defaultHeight, nil
+	}
+	if w < 1 || h < 1 {
+		return 0, 0, fmt.Errorf("bad size %dx%d in options, want both >= 1 (or both 0 for %dx%d)", w, h, defaultWidth, defaultHeight)
+	}
+	return w, h, nil
+}
