@@ -1,0 +1,74 @@
+// Package plugintest builds C plugin libraries for tests: the repository's examples and
+// small plugins from test data, compiled with the system C compiler exactly as the CMake
+// package does (C99, hidden visibility, only the entry symbol exported).
+package plugintest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Root returns the repository root (the folder holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("plugintest: cannot find the source location")
+	}
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// BuildC compiles the C sources into the shared library out, with -D defines. The test fails
+// with the compiler's output if compilation fails.
+func BuildC(t testing.TB, out string, sources []string, defines ...string) string {
+	t.Helper()
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Fatalf("plugintest: a C compiler is needed to build test plugins: %v (install gcc)", err)
+	}
+	args := []string{"-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", "-Wno-unused-function",
+		"-shared", "-fPIC", "-fvisibility=hidden", "-I", filepath.Join(Root(t), "include"), "-o", out}
+	for _, d := range defines {
+		args = append(args, "-D"+d)
+	}
+	args = append(args, sources...)
+	args = append(args, "-lm")
+	if b, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("plugintest: cc %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	return out
+}
+
+// Example builds examples/c/<name> (every .c file in it) into dir/<name>.so and returns the
+// library path.
+func Example(t testing.TB, dir, name string) string {
+	t.Helper()
+	srcs, _ := filepath.Glob(filepath.Join(Root(t), "examples", "c", name, "*.c"))
+	if len(srcs) == 0 {
+		t.Fatalf("plugintest: no C sources in examples/c/%s", name)
+	}
+	return BuildC(t, filepath.Join(dir, name+".so"), srcs)
+}
+
+// Examples builds every C example into dir and returns their paths by name.
+func Examples(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(Root(t), "examples", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	libs := map[string]string{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if srcs, _ := filepath.Glob(filepath.Join(Root(t), "examples", "c", e.Name(), "*.c")); len(srcs) > 0 {
+			libs[e.Name()] = Example(t, dir, e.Name())
+		}
+	}
+	return libs
+}
