@@ -1,0 +1,370 @@
+// Package engine runs a chain of pipeline instances on frames: it pulls frames from a
+// source, keeps each pipeline's sliding window of input frames, converts between the formats
+// neighbouring pipelines want, calls each pipeline, and hands the result to a sink.
+//
+// Frames are allocated when a format first appears and reused afterwards: in steady state a
+// tick allocates nothing. The output of one pipeline is written straight into the next
+// pipeline's window when the formats match, so a chain copies no frame it does not have to.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/scopenative/scope/frame"
+	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/media"
+)
+
+// Config describes one run. Zero values are documented per field.
+type Config struct {
+	// Stages are the chain's instances in order; the output of one is the input of the next.
+	// The first may be in text mode (it generates frames); every other one is in video mode.
+	Stages []*loader.Instance
+	// Source feeds the first stage in video mode; it must be nil when the first stage is in
+	// text mode.
+	Source media.Source
+	// Sink receives every output frame of the last stage; nil discards them.
+	Sink media.Sink
+	// Frames stops the run after this many output frames; 0 runs until the source ends or
+	// the context is cancelled (a text-mode chain with no limit runs until cancelled).
+	Frames int
+	// FPS paces the run to this many ticks per second; 0 runs as fast as the chain allows.
+	FPS float64
+	// Prompts go to every stage whose pipeline supports prompts.
+	Prompts []loader.Prompt
+	// OnError is called for every failed prepare or call (the tick is dropped and the run
+	// goes on); nil ignores them (they are still counted in Stats).
+	OnError func(stage int, err error)
+	// MaxConsecutiveErrors ends the run with an error after this many ticks in a row failed;
+	// 0 never gives up (an interactive session, where the user may fix a parameter).
+	MaxConsecutiveErrors int
+	// OnFrame, if set, sees every output frame after the sink; the frame is valid during the
+	// call only.
+	OnFrame func(f *frame.Frame)
+}
+
+// Engine runs a Config. Its methods other than Run may be called from any goroutine.
+type Engine struct {
+	cfg    Config
+	stages []*stage
+
+	mu      sync.Mutex
+	pending map[int]loader.Values
+}
+
+// stage is one pipeline of the chain with its window and buffers.
+type stage struct {
+	inst    *loader.Instance
+	id      string
+	video   bool
+	prompts []loader.Prompt
+	audio   *loader.Audio
+
+	win      window       // input frames, in the format the pipeline asked for
+	inFmt    frame.Format // format arriving from upstream
+	req      loader.Requirements
+	out      *frame.Frame // own output buffer when the next stage's window can't take it
+	formats  []frame.Format
+	inputs   [][]*frame.Frame
+	args     loader.CallArgs
+	times    histogram
+	prepared bool // prepared during the current tick
+	calls    int
+	errors   int
+}
+
+// ErrConfig is wrapped by every error New returns for an unusable chain.
+var ErrConfig = errors.New("invalid chain")
+
+// New checks the chain and prepares its buffers.
+func New(cfg Config) (*Engine, error) {
+	if len(cfg.Stages) == 0 {
+		return nil, fmt.Errorf("%w: no pipelines", ErrConfig)
+	}
+	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}}
+	for i, in := range cfg.Stages {
+		p := in.Pipeline()
+		st := &stage{inst: in, id: p.ID, video: in.Mode() == loader.ModeVideo}
+		if !p.ProducesVideo {
+			return nil, fmt.Errorf("%w: %s produces no video; audio-only pipelines cannot be part of a video chain yet", ErrConfig, p.ID)
+		}
+		if i > 0 && !st.video {
+			return nil, fmt.Errorf("%w: %s runs in text mode (it takes no input), so it can only start a chain, not follow %s", ErrConfig, p.ID, cfg.Stages[i-1].Pipeline().ID)
+		}
+		if p.SupportsPrompts {
+			st.prompts = cfg.Prompts
+		}
+		if p.ProducesAudio {
+			st.audio = &loader.Audio{}
+		}
+		if st.video {
+			st.inputs = make([][]*frame.Frame, 1)
+			st.formats = make([]frame.Format, 1)
+		}
+		e.stages = append(e.stages, st)
+	}
+	if e.stages[0].video && cfg.Source == nil {
+		return nil, fmt.Errorf("%w: %s needs input frames: give it a source", ErrConfig, e.stages[0].id)
+	}
+	if !e.stages[0].video && cfg.Source != nil {
+		return nil, fmt.Errorf("%w: %s runs in text mode and takes no input; drop the source", ErrConfig, e.stages[0].id)
+	}
+	if cfg.Source != nil {
+		e.stages[0].inFmt = cfg.Source.Format()
+	}
+	return e, nil
+}
+
+// SetParams replaces the runtime values of stage i; they take effect at the start of the
+// next tick. Values are checked against the schema now.
+func (e *Engine) SetParams(i int, values loader.Values) error {
+	if i < 0 || i >= len(e.stages) {
+		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
+	}
+	p := e.stages[i].inst.Pipeline()
+	cur := e.stages[i].inst.Values()
+	for j, q := range p.Params {
+		if err := q.Check(values[j]); err != nil {
+			return fmt.Errorf("%s: %w", p.ID, err)
+		}
+		if q.LoadTime && values[j] != cur[j] {
+			return fmt.Errorf("%s: %s is a load-time parameter; it cannot change while the pipeline runs", p.ID, q.Key)
+		}
+	}
+	e.mu.Lock()
+	e.pending[i] = values.Clone()
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) applyPending() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, v := range e.pending {
+		if err := e.stages[i].inst.SetParams(v); err != nil {
+			e.report(i, err)
+		}
+		delete(e.pending, i)
+	}
+}
+
+func (e *Engine) report(i int, err error) {
+	if e.cfg.OnError != nil {
+		e.cfg.OnError(i, err)
+	}
+}
+
+// Run processes frames until the source ends, the frame limit is reached or ctx is
+// cancelled, and returns the statistics. A failed call drops that tick and the run goes on;
+// source and sink errors end the run.
+func (e *Engine) Run(ctx context.Context) (Stats, error) {
+	start := time.Now()
+	var interval time.Duration
+	if e.cfg.FPS > 0 {
+		interval = time.Duration(float64(time.Second) / e.cfg.FPS)
+	}
+	next := start
+	stats := Stats{}
+	var srcBuf *frame.Frame
+	var runErr error
+	failing := 0 // consecutive failed ticks
+	for tick := uint64(0); e.cfg.Frames == 0 || stats.Frames < e.cfg.Frames; tick++ {
+		if err := ctx.Err(); err != nil {
+			break
+		}
+		if interval > 0 {
+			if d := time.Until(next); d > 0 {
+				select {
+				case <-ctx.Done():
+				case <-time.After(d):
+				}
+			} else if -d > interval {
+				stats.Late++
+				next = time.Now()
+			}
+			next = next.Add(interval)
+		}
+		e.applyPending()
+		for _, st := range e.stages {
+			st.prepared = false
+		}
+		ts := time.Since(start)
+
+		// Input for stage 0.
+		if e.cfg.Source != nil {
+			st := e.stages[0]
+			if err := e.prepare(0, ts); err != nil {
+				e.report(0, err)
+				stats.Errors++
+				// Without requirements we cannot size the window; still consume the frame
+				// so the source keeps time.
+				if srcBuf == nil {
+					srcBuf = frame.New(st.inFmt)
+				}
+				if err := e.cfg.Source.Read(ctx, srcBuf); err != nil {
+					runErr = sourceErr(err)
+					break
+				}
+				continue
+			}
+			dst := st.win.slot()
+			if st.inFmt == st.win.format {
+				if err := e.cfg.Source.Read(ctx, dst); err != nil {
+					runErr = sourceErr(err)
+					break
+				}
+			} else {
+				if srcBuf == nil || srcBuf.Format != st.inFmt {
+					srcBuf = frame.New(st.inFmt)
+				}
+				if err := e.cfg.Source.Read(ctx, srcBuf); err != nil {
+					runErr = sourceErr(err)
+					break
+				}
+				if err := frame.Convert(dst, srcBuf); err != nil {
+					runErr = fmt.Errorf("convert input for %s: %w", st.id, err)
+					break
+				}
+			}
+			st.win.commit()
+		}
+
+		out, err := e.runChain(ts)
+		if err != nil {
+			stats.Errors++
+			failing++
+			if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
+				runErr = fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
+				break
+			}
+			continue
+		}
+		failing = 0
+		if out == nil { // a window is still filling
+			continue
+		}
+		out.Index = uint64(stats.Frames)
+		out.PTS = ts
+		if e.cfg.Sink != nil {
+			if err := e.cfg.Sink.Write(out); err != nil {
+				runErr = fmt.Errorf("write output frame %d: %w", stats.Frames, err)
+				break
+			}
+		}
+		if e.cfg.OnFrame != nil {
+			e.cfg.OnFrame(out)
+		}
+		stats.Frames++
+	}
+	if errors.Is(runErr, io.EOF) {
+		runErr = nil
+	}
+	stats.Elapsed = time.Since(start)
+	for _, st := range e.stages {
+		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
+	}
+	return stats, runErr
+}
+
+// sourceErr keeps io.EOF recognisable and wraps anything else.
+func sourceErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	return fmt.Errorf("read input: %w", err)
+}
+
+// prepare asks stage i for its requirements and resizes its window and buffers to match.
+func (e *Engine) prepare(i int, ts time.Duration) error {
+	st := e.stages[i]
+	var formats []frame.Format
+	if st.video {
+		st.formats[0] = st.inFmt
+		formats = st.formats
+	}
+	req, err := st.inst.Prepare(formats)
+	if err != nil {
+		st.errors++
+		return err
+	}
+	st.req = req
+	if st.video {
+		want := req.Input
+		want.Width, want.Height = st.inFmt.Width, st.inFmt.Height
+		st.win.resize(want, req.InputSize)
+	}
+	st.prepared = true
+	if st.audio != nil && len(st.audio.Samples) < 2*req.AudioMaxFrames {
+		st.audio.Samples = make([]float32, 2*req.AudioMaxFrames)
+	}
+	return nil
+}
+
+// runChain calls every stage once. Stage 0's input (if any) is already in its window. It
+// returns the last stage's output, or nil when some window is not full yet.
+func (e *Engine) runChain(ts time.Duration) (*frame.Frame, error) {
+	for i, st := range e.stages {
+		if !st.prepared {
+			if err := e.prepare(i, ts); err != nil {
+				e.report(i, err)
+				return nil, err
+			}
+		}
+		if st.video && !st.win.full() {
+			return nil, nil
+		}
+		// Write straight into the next stage's window when it wants this format.
+		var out *frame.Frame
+		var next *stage
+		if i+1 < len(e.stages) {
+			next = e.stages[i+1]
+			next.inFmt = st.req.Output
+			if err := e.prepare(i+1, ts); err != nil {
+				e.report(i+1, err)
+				return nil, err
+			}
+			if next.win.format == st.req.Output {
+				out = next.win.slot()
+			}
+		}
+		if out == nil {
+			if st.out == nil || st.out.Format != st.req.Output {
+				st.out = frame.New(st.req.Output)
+			}
+			out = st.out
+		}
+		st.args.Output = out
+		st.args.Prompts = st.prompts
+		st.args.Audio = st.audio
+		st.args.TimestampUS = ts.Microseconds()
+		st.args.Inputs = nil
+		if st.video {
+			st.inputs[0] = st.win.frames(st.inputs[0])
+			st.args.Inputs = st.inputs
+		}
+		t0 := time.Now()
+		err := st.inst.Call(&st.args)
+		st.times.add(time.Since(t0))
+		st.calls++
+		if err != nil {
+			st.errors++
+			e.report(i, err)
+			return nil, err
+		}
+		if next == nil {
+			return out, nil
+		}
+		if out == st.out {
+			if err := frame.Convert(next.win.slot(), out); err != nil {
+				return nil, fmt.Errorf("convert %s output for %s: %w", st.id, next.id, err)
+			}
+		}
+		next.win.commit()
+	}
+	return nil, nil
+}

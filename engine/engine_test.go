@@ -1,0 +1,224 @@
+package engine_test
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/scopenative/scope/engine"
+	"github.com/scopenative/scope/frame"
+	"github.com/scopenative/scope/internal/plugintest"
+	"github.com/scopenative/scope/loader"
+)
+
+// counterSource yields n frames whose every byte is the frame number (mod 256).
+type counterSource struct {
+	format frame.Format
+	n, i   int
+}
+
+func (s *counterSource) Format() frame.Format { return s.format }
+func (s *counterSource) Close() error         { return nil }
+func (s *counterSource) Read(_ context.Context, dst *frame.Frame) error {
+	if s.n > 0 && s.i >= s.n {
+		return io.EOF
+	}
+	for y := 0; y < dst.Height; y++ {
+		row := dst.Row(y)
+		for x := range row {
+			row[x] = byte(s.i)
+		}
+	}
+	s.i++
+	return nil
+}
+
+// collectSink keeps a copy of every frame.
+type collectSink struct{ frames []*frame.Frame }
+
+func (c *collectSink) Write(f *frame.Frame) error {
+	cp := frame.New(frame.Format{Width: f.Width, Height: f.Height, Channels: f.Channels, Elem: frame.U8})
+	if err := frame.Convert(cp, f); err != nil {
+		return err
+	}
+	c.frames = append(c.frames, cp)
+	return nil
+}
+func (c *collectSink) Close() error { return nil }
+
+func open(t testing.TB, example string) *loader.Library {
+	t.Helper()
+	lib, err := loader.Open(plugintest.Example(t, t.TempDir(), example), loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lib.Close() })
+	return lib
+}
+
+func instance(t testing.TB, lib *loader.Library, id string, mode loader.Mode, params ...string) *loader.Instance {
+	t.Helper()
+	p := lib.Pipeline(id)
+	if p == nil {
+		t.Fatalf("no pipeline %s", id)
+	}
+	vals := p.Defaults()
+	for _, kv := range params {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := vals.Set(p, k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := p.NewInstance(mode, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(in.Close)
+	return in
+}
+
+func TestChainColorGeneratorInvert(t *testing.T) {
+	cg := instance(t, open(t, "color-generator"), "color-generator", 0, "color_r=10", "color_g=20", "color_b=30", "width=64", "height=48")
+	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
+	sink := &collectSink{}
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cg, inv}, Sink: sink, Frames: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Frames != 3 || len(sink.frames) != 3 {
+		t.Fatalf("frames = %d, sink got %d", stats.Frames, len(sink.frames))
+	}
+	f := sink.frames[2]
+	if f.Width != 64 || f.Height != 48 || f.Channels != 3 {
+		t.Fatalf("output format %v", f.Format)
+	}
+	for y := 0; y < f.Height; y++ {
+		row := f.Row(y)
+		for x := 0; x < f.Width; x++ {
+			if row[3*x] != 245 || row[3*x+1] != 235 || row[3*x+2] != 225 {
+				t.Fatalf("pixel (%d,%d) = %v, want 245,235,225", x, y, row[3*x:3*x+3])
+			}
+		}
+	}
+	if len(stats.Stages) != 2 || stats.Stages[0].Calls != 3 || stats.Stages[1].Calls != 3 {
+		t.Errorf("stage stats %+v", stats.Stages)
+	}
+}
+
+func TestSlidingWindow(t *testing.T) {
+	// frame-blend with frames=4 (mean): output k averages inputs k..k+3, one output per input
+	// once the window is full.
+	blend := instance(t, open(t, "temporal"), "frame-blend", loader.ModeVideo, "frames=4", "blend=mean")
+	src := &counterSource{format: frame.Format{Width: 5, Height: 3, Channels: 3, Elem: frame.U8}, n: 10}
+	sink := &collectSink{}
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{blend}, Source: src, Sink: sink})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Frames != 7 {
+		t.Fatalf("10 inputs through a 4-frame window gave %d outputs, want 7", stats.Frames)
+	}
+	for k, f := range sink.frames {
+		// mean of k, k+1, k+2, k+3 = k + 1.5, rounded half up = k+2
+		if got, want := f.Row(0)[0], byte(k+2); got != want {
+			t.Errorf("output %d = %d, want %d", k, got, want)
+		}
+	}
+}
+
+func TestErrorDropsOnlyThatFrame(t *testing.T) {
+	lib, err := loader.Open(plugintest.BuildC(t, filepath.Join(t.TempDir(), "tp.so"), []string{filepath.Join(plugintest.Root(t), "loader", "testdata", "testplugin.c")}), loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	cp := instance(t, lib, "copy", loader.ModeVideo)
+	p := lib.Pipeline("copy")
+	src := &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}, n: 10}
+	sink := &collectSink{}
+	var errs []string
+	var e *engine.Engine
+	e, err = engine.New(engine.Config{
+		Stages: []*loader.Instance{cp}, Source: src, Sink: sink,
+		// Make the tick after the third output fail, then recover.
+		OnError: func(stage int, err error) {
+			errs = append(errs, err.Error())
+			if err := e.SetParams(0, p.Defaults()); err != nil {
+				t.Error(err)
+			}
+		},
+		OnFrame: func(f *frame.Frame) {
+			if f.Index == 2 {
+				vals := p.Defaults()
+				vals.Set(p, "fail", "true")
+				if err := e.SetParams(0, vals); err != nil {
+					t.Error(err)
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := e.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Frames != 9 || stats.Errors != 1 || len(errs) != 1 {
+		t.Fatalf("frames %d errors %d (%v); want 9 frames and 1 error", stats.Frames, stats.Errors, errs)
+	}
+	if !strings.Contains(errs[0], "refusing frame 3 on purpose") || !strings.Contains(errs[0], "copy") {
+		t.Errorf("error message %q", errs[0])
+	}
+	// Input frame 3 was dropped: outputs are 0,1,2,4,5...
+	if got := sink.frames[3].Row(0)[0]; got != 4 {
+		t.Errorf("frame after the error carries input %d, want 4", got)
+	}
+}
+
+func TestNoAllocationsInSteadyState(t *testing.T) {
+	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
+	format := frame.Format{Width: 64, Height: 32, Channels: 3, Elem: frame.U8}
+	mallocs := func(n int) uint64 {
+		e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &counterSource{format: format, n: n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b runtime.MemStats
+		runtime.ReadMemStats(&a)
+		if _, err := e.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&b)
+		return b.Mallocs - a.Mallocs
+	}
+	small, large := mallocs(10), mallocs(1010)
+	// purego's SyscallN makes one small allocation per call into C (prepare and call: 2 per
+	// frame); anything beyond that would be the engine's own.
+	if perFrame := float64(large-small) / 1000; perFrame > 2.5 {
+		t.Fatalf("%.1f allocations per frame in steady state (%d for 10 frames, %d for 1010)", perFrame, small, large)
+	}
+}
+
+func TestChainRules(t *testing.T) {
+	cg := instance(t, open(t, "color-generator"), "color-generator", 0)
+	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
+	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv, cg}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}}); err == nil ||
+		!strings.Contains(err.Error(), "color-generator runs in text mode") {
+		t.Errorf("text-mode pipeline after another: %v", err)
+	}
+	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
+		t.Errorf("video chain without source: %v", err)
+	}
+}
