@@ -1,0 +1,383 @@
+package command
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/scopenative/scope/catalog"
+	"github.com/scopenative/scope/engine"
+	"github.com/scopenative/scope/frame"
+	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/media"
+)
+
+func (a *app) runCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a chain of pipelines from a source to a sink",
+		ArgsUsage: "PIPELINE[,PIPELINE...]",
+		Description: "The output of each pipeline is the input of the next. The first pipeline may generate frames\n" +
+			"(text mode); the others transform them (video mode). Runtime parameters apply to every pipeline\n" +
+			"of the chain that has the key; qualify with the pipeline id to pick one (invert.intensity=0.5).\n\n" +
+			"Sources: " + media.SourceHelp() + "\nSinks:   " + media.SinkHelp() + "\n\n" +
+			"  $ scope run color-generator --param color_r=10,color_g=20,color_b=30 --output out.png\n" +
+			"  $ scope run invert --input in.png --output out.png --param intensity=0.5\n" +
+			"  $ scope run color-generator,invert --frames 60 --output out/%05d.png\n" +
+			"  $ scope run frame-blend --input clip.mp4 --output blended.mp4 --param blend=decay",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
+			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, Usage: "stop after N output frames (default: until the source ends; 1 for a text-mode chain writing one image)"},
+			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas)"},
+			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas)"},
+			&cli.FloatFlag{Name: "fps", Usage: "pace the chain to this rate (default: as fast as it runs)"},
+			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (repeatable)"},
+			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
+			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
+		},
+		Action: a.run,
+	}
+}
+
+// chainSpec is a parsed chain with its instances' settings.
+type chainSpec struct {
+	pipelines []*loader.Pipeline
+	values    []loader.Values
+	modes     []loader.Mode
+}
+
+// parseChain resolves the pipeline ids of "a,b,c".
+func parseChain(cat *catalog.Catalog, arg string) (*chainSpec, error) {
+	spec := &chainSpec{}
+	for _, id := range strings.Split(arg, ",") {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			return nil, usagef("empty pipeline id in %q", arg)
+		}
+		p, err := cat.Pipeline(id)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		spec.pipelines = append(spec.pipelines, p)
+		spec.values = append(spec.values, p.Defaults())
+		spec.modes = append(spec.modes, 0)
+	}
+	return spec, nil
+}
+
+// splitAssignments splits "a=1,b=2" into ["a=1", "b=2"], keeping commas that do not start a
+// new key=value (so a string value may contain commas).
+func splitAssignments(s string) []string {
+	parts := strings.Split(s, ",")
+	var out []string
+	for _, p := range parts {
+		if len(out) > 0 && !strings.Contains(p, "=") {
+			out[len(out)-1] += "," + p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// applyParams parses --param / --load-param values into the chain's value sets.
+func (c *chainSpec) applyParams(args []string, loadTime bool) error {
+	flag := "--param"
+	if loadTime {
+		flag = "--load-param"
+	}
+	for _, arg := range args {
+		for _, kv := range splitAssignments(arg) {
+			key, val, ok := strings.Cut(kv, "=")
+			key = strings.TrimSpace(key)
+			if !ok || key == "" {
+				return usagef("%s %q: expected key=value", flag, kv)
+			}
+			targets := c.targets(key)
+			if len(targets) == 0 {
+				var msgs []string
+				for _, p := range c.pipelines {
+					msgs = append(msgs, loader.UnknownParamError(p, key).Error())
+				}
+				return usagef("%s %s: %s", flag, kv, strings.Join(msgs, "; "))
+			}
+			for _, t := range targets {
+				p := c.pipelines[t.stage]
+				q := p.Param(t.key)
+				if q.LoadTime != loadTime {
+					if loadTime {
+						return usagef("%s %s: %s.%s is a runtime parameter; use --param", flag, kv, p.ID, q.Key)
+					}
+					return usagef("%s %s: %s.%s is a load-time parameter; use --load-param %s", flag, kv, p.ID, q.Key, kv)
+				}
+				if err := c.values[t.stage].Set(p, t.key, val); err != nil {
+					return usagef("%s %s: %s: %v", flag, kv, p.ID, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type target struct {
+	stage int
+	key   string
+}
+
+// targets finds which stages a (possibly "pipeline-id."-qualified) key addresses.
+func (c *chainSpec) targets(key string) []target {
+	var out []target
+	for i, p := range c.pipelines {
+		if rest, ok := strings.CutPrefix(key, p.ID+"."); ok && p.Param(rest) != nil {
+			out = append(out, target{i, rest})
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for i, p := range c.pipelines {
+		if p.Param(key) != nil {
+			out = append(out, target{i, key})
+		}
+	}
+	return out
+}
+
+// parsePrompts reads TEXT or TEXT::WEIGHT.
+func parsePrompts(args []string) ([]loader.Prompt, error) {
+	var out []loader.Prompt
+	for _, a := range args {
+		text, w := a, float32(1)
+		if i := strings.LastIndex(a, "::"); i >= 0 {
+			f, err := strconv.ParseFloat(a[i+2:], 32)
+			if err != nil || f < 0 {
+				return nil, usagef("--prompt %q: the weight after :: must be a number >= 0", a)
+			}
+			text, w = a[:i], float32(f)
+		}
+		out = append(out, loader.Prompt{Text: text, Weight: w})
+	}
+	return out, nil
+}
+
+// parseSize reads WxH.
+func parseSize(s string) (int, int, error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(s), "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w < 1 || h < 1 || w > 1<<15 || h > 1<<15 {
+		return 0, 0, usagef("size %q: expected WIDTHxHEIGHT, e.g. 1920x1080", s)
+	}
+	return w, h, nil
+}
+
+// isStill reports whether a sink spec writes a single image.
+func isStill(spec string) bool {
+	ext := strings.ToLower(filepath.Ext(spec))
+	return (ext == ".png" || ext == ".jpg" || ext == ".jpeg") && !strings.Contains(spec, "%")
+}
+
+// session is a prepared chain: instances, source, sink. close releases everything.
+type session struct {
+	spec      *chainSpec
+	instances []*loader.Instance
+	source    media.Source
+	sink      media.Sink
+}
+
+func (s *session) close() error {
+	var err error
+	if s.sink != nil {
+		err = s.sink.Close()
+	}
+	if s.source != nil {
+		s.source.Close()
+	}
+	for _, in := range s.instances {
+		in.Close()
+	}
+	return err
+}
+
+// startSession parses the chain and its parameters and creates the instances. It does not
+// open the source or the sink.
+func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, error) {
+	if cmd.NArg() != 1 {
+		return nil, usagef("%s needs exactly one argument, PIPELINE[,PIPELINE...] (see 'scope pipelines')", cmd.Name)
+	}
+	spec, err := parseChain(cat, cmd.Args().First())
+	if err != nil {
+		return nil, err
+	}
+	if m := cmd.String("mode"); m != "" {
+		mode, err := loader.ParseMode(m)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if _, ok := spec.pipelines[0].ModeInfo(mode); !ok {
+			return nil, usagef("%s does not support %s mode", spec.pipelines[0].ID, mode)
+		}
+		spec.modes[0] = mode
+	}
+	for i := 1; i < len(spec.pipelines); i++ {
+		p := spec.pipelines[i]
+		if _, ok := p.ModeInfo(loader.ModeVideo); !ok {
+			return nil, usagef("%s runs in text mode only (it takes no input), so it can only start a chain, not follow %s", p.ID, spec.pipelines[i-1].ID)
+		}
+		spec.modes[i] = loader.ModeVideo
+	}
+	if err := spec.applyParams(cmd.StringSlice("param"), false); err != nil {
+		return nil, err
+	}
+	if err := spec.applyParams(cmd.StringSlice("load-param"), true); err != nil {
+		return nil, err
+	}
+	s := &session{spec: spec}
+	for i, p := range spec.pipelines {
+		in, err := p.NewInstance(spec.modes[i], spec.values[i])
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("start %s: %w", p.ID, err)
+		}
+		s.instances = append(s.instances, in)
+	}
+	return s, nil
+}
+
+// openIO opens the source (for a video-mode chain) and the sink.
+func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
+	opts := media.SourceOptions{FPS: cmd.Float("fps")}
+	if sz := cmd.String("size"); sz != "" {
+		w, h, err := parseSize(sz)
+		if err != nil {
+			return err
+		}
+		opts.Width, opts.Height = w, h
+	}
+	input := cmd.String("input")
+	if s.instances[0].Mode() == loader.ModeVideo {
+		if input == "" {
+			input = "testsrc"
+		}
+		src, err := media.OpenSource(ctx, input, opts)
+		if err != nil {
+			return usageError{fmt.Errorf("open input: %w", err)}
+		}
+		s.source = src
+	} else if input != "" {
+		return usagef("%s runs in text mode and takes no input; drop --input (or use --mode video if it supports it)", s.spec.pipelines[0].ID)
+	}
+	return nil
+}
+
+// run is `scope run`.
+func (a *app) run(ctx context.Context, cmd *cli.Command) error {
+	cat := a.openCatalog(cmd)
+	defer cat.Close()
+	s, err := a.startSession(cmd, cat)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	prompts, err := parsePrompts(cmd.StringSlice("prompt"))
+	if err != nil {
+		return err
+	}
+	if err := a.openIO(ctx, cmd, s); err != nil {
+		return err
+	}
+	output := cmd.String("output")
+	frames := cmd.Int("frames")
+	if frames < 0 {
+		return usagef("--frames must be >= 0")
+	}
+	if frames == 0 && s.source == nil && (isStill(output) || output == "null") {
+		frames = 1
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	var errCount int
+	cfg := engine.Config{
+		Stages:  s.instances,
+		Source:  s.source,
+		Frames:  frames,
+		FPS:     cmd.Float("fps"),
+		Prompts: prompts,
+		// A headless run stops when a pipeline fails every frame instead of spinning.
+		MaxConsecutiveErrors: 30,
+		OnError: func(stage int, err error) {
+			errCount++
+			if errCount <= 10 {
+				fmt.Fprintf(a.io.Err, "warning: %v (frame dropped)\n", err)
+			} else if errCount == 11 {
+				fmt.Fprintln(a.io.Err, "warning: more errors; counting them silently")
+			}
+		},
+	}
+	// The sink's format is the last pipeline's output, known after the first prepare: open
+	// it lazily on the first frame.
+	lazy := &lazySink{ctx: ctx, spec: output, fps: cmd.Float("fps")}
+	cfg.Sink = lazy
+	s.sink = lazy
+	eng, err := engine.New(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	stats, runErr := eng.Run(ctx)
+	closeErr := s.close()
+	s.instances, s.source, s.sink = nil, nil, nil
+	if runErr != nil {
+		return runErr
+	}
+	if closeErr != nil {
+		return fmt.Errorf("finish %s: %w", output, closeErr)
+	}
+	if !cmd.Bool("quiet") {
+		fmt.Fprintln(a.io.Out, stats.Summary())
+		if lazy.opened && output != "null" {
+			fmt.Fprintf(a.io.Out, "wrote %s\n", output)
+		}
+	}
+	return nil
+}
+
+// lazySink opens the real sink when the first frame shows its format.
+type lazySink struct {
+	ctx    context.Context
+	spec   string
+	fps    float64
+	sink   media.Sink
+	opened bool // a frame reached the sink
+}
+
+func (l *lazySink) Write(f *frame.Frame) error {
+	if l.sink == nil {
+		s, err := media.CreateSink(l.ctx, l.spec, f.Format, media.SinkOptions{FPS: l.fps})
+		if err != nil {
+			return fmt.Errorf("open output: %w", err)
+		}
+		l.sink = s
+		l.opened = true
+	}
+	return l.sink.Write(f)
+}
+
+func (l *lazySink) Close() error {
+	if l.sink == nil {
+		return nil
+	}
+	err := l.sink.Close()
+	l.sink = nil
+	return err
+}
