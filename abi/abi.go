@@ -171,7 +171,7 @@ type Frame struct {
 
 // FrameList mirrors scope_frame_list.
 type FrameList struct {
-	Frames   uintptr // *Frame
+	Frames   uintptr // const scope_frame *const *: an array of Count frame pointers
 	Count    uint32
 	Reserved uint32
 }
@@ -214,6 +214,7 @@ type ParamDesc struct {
 	Options       uintptr // *EnumOption
 	OptionCount   uint32
 	DefaultColor  [4]float32
+	Reserved      uint32
 }
 
 // Value mirrors scope_value. The union is As: read it with the typed accessors.
@@ -263,7 +264,7 @@ type PrepareArgs struct {
 	StructSize     uint32
 	Mode           uint32
 	Params         uintptr // *Params
-	InputFormats   uintptr // *FrameFormat
+	InputFormats   uintptr // const scope_frame_format *const *: InputPortCount pointers
 	InputPortCount uint32
 	Reserved       uint32
 }

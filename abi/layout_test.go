@@ -26,7 +26,7 @@ var layouts = []struct {
 	{"scope_frame_list", FrameList{}, []string{"frames", "count", "reserved"}},
 	{"scope_audio", Audio{}, []string{"struct_size", "sample_rate", "channels", "capacity_frames", "frames", "reserved", "samples"}},
 	{"scope_enum_option", EnumOption{}, []string{"struct_size", "reserved", "key", "label"}},
-	{"scope_param_desc", ParamDesc{}, []string{"struct_size", "type", "key", "label", "description", "flags", "category", "order", "modes", "min_value", "max_value", "step", "default_number", "default_string", "options", "option_count", "default_color"}},
+	{"scope_param_desc", ParamDesc{}, []string{"struct_size", "type", "key", "label", "description", "flags", "category", "order", "modes", "min_value", "max_value", "step", "default_number", "default_string", "options", "option_count", "default_color", "reserved"}},
 	{"scope_value", Value{}, []string{"key", "type", "reserved", "as"}},
 	{"scope_params", Params{}, []string{"struct_size", "count", "values"}},
 	{"scope_prompt", Prompt{}, []string{"text", "weight", "reserved"}},

@@ -12,6 +12,8 @@
 #     allow symbols that only the loading process provides);
 #   - with no build type chosen (single-config generators), -O2 is added so a plugin is never
 #     built unoptimized by accident;
+#   - C and C++ compile with -ffp-contract=off (GCC/Clang): no fused multiply-add, so float
+#     formulas give the same bits as the Rust and Go SDKs on every CPU;
 #   - OUTPUT_DIR puts the library there; otherwise CMAKE_LIBRARY_OUTPUT_DIRECTORY (if set) or
 #     the current binary dir.
 # The target is an ordinary CMake target: add sources, link libraries, set options afterwards
@@ -62,6 +64,15 @@ function(scope_add_plugin name)
     target_compile_options(${name} PRIVATE
         "$<$<AND:$<CONFIG:>,$<COMPILE_LANG_AND_ID:C,GNU,Clang,AppleClang>>:-O2>"
         "$<$<AND:$<CONFIG:>,$<COMPILE_LANG_AND_ID:CXX,GNU,Clang,AppleClang>>:-O2>")
+
+    # Never contract a*b + c into one fused multiply-add. GCC contracts by default wherever the
+    # target has FMA (every aarch64, x86-64 with -march=native...), which rounds once instead of
+    # twice and can change a result by one unit in the last place -- enough to flip a rounded
+    # pixel. Rust and Go plugins round every operation separately, so with this flag a formula
+    # gives byte-identical output whatever language a plugin is written in.
+    target_compile_options(${name} PRIVATE
+        "$<$<COMPILE_LANG_AND_ID:C,GNU,Clang,AppleClang>:-ffp-contract=off>"
+        "$<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang,AppleClang>:-ffp-contract=off>")
 
     # Export scope_plugin_entry and nothing else.
     if(APPLE)

@@ -79,9 +79,11 @@ type Instance struct {
 	prep     abi.PrepareArgs
 	req      abi.Requirements
 	formats  []abi.FrameFormat
+	fmtPtrs  []uintptr // pointers to formats, as the ABI passes them
 	call     abi.Call
 	lists    []abi.FrameList
 	frames   [][]abi.Frame
+	framePtr [][]uintptr // per port: pointers to frames[port][i]
 	out      abi.Frame
 	audio    abi.Audio
 	prompts  []abi.Prompt
@@ -252,14 +254,17 @@ func (in *Instance) Prepare(inputs []frame.Format) (Requirements, error) {
 	}
 	if cap(in.formats) < len(inputs) {
 		in.formats = make([]abi.FrameFormat, len(inputs))
+		in.fmtPtrs = make([]uintptr, len(inputs))
 	}
 	in.formats = in.formats[:len(inputs)]
+	in.fmtPtrs = in.fmtPtrs[:len(inputs)]
 	for i, f := range inputs {
 		in.formats[i] = abi.FrameFormat{StructSize: uint32(unsafe.Sizeof(abi.FrameFormat{})), Width: uint32(f.Width), Height: uint32(f.Height), Channels: uint32(f.Channels), ElementType: uint32(f.Elem), Memory: abi.MemoryHost}
+		in.fmtPtrs[i] = uintptr(unsafe.Pointer(&in.formats[i]))
 	}
 	in.prep = abi.PrepareArgs{StructSize: uint32(unsafe.Sizeof(in.prep)), Mode: uint32(in.mode), Params: uintptr(unsafe.Pointer(&in.params)), InputPortCount: uint32(len(inputs))}
 	if len(inputs) > 0 {
-		in.prep.InputFormats = uintptr(unsafe.Pointer(&in.formats[0]))
+		in.prep.InputFormats = uintptr(unsafe.Pointer(&in.fmtPtrs[0]))
 	}
 	in.req = abi.Requirements{StructSize: uint32(unsafe.Sizeof(in.req))}
 	unlock := in.p.lock()
@@ -390,20 +395,25 @@ func (in *Instance) Call(a *CallArgs) error {
 	if cap(in.lists) < ports {
 		in.lists = make([]abi.FrameList, ports)
 		in.frames = make([][]abi.Frame, ports)
+		in.framePtr = make([][]uintptr, ports)
 	}
 	in.lists = in.lists[:ports]
 	in.frames = in.frames[:ports]
+	in.framePtr = in.framePtr[:ports]
 	for i, list := range a.Inputs {
 		if cap(in.frames[i]) < len(list) {
 			in.frames[i] = make([]abi.Frame, len(list))
+			in.framePtr[i] = make([]uintptr, len(list))
 		}
 		fs := in.frames[i][:len(list)]
+		ptrs := in.framePtr[i][:len(list)]
 		for j, f := range list {
 			setFrame(&fs[j], f)
+			ptrs[j] = uintptr(unsafe.Pointer(&fs[j]))
 		}
 		in.lists[i] = abi.FrameList{Count: uint32(len(list))}
 		if len(fs) > 0 {
-			in.lists[i].Frames = uintptr(unsafe.Pointer(&fs[0]))
+			in.lists[i].Frames = uintptr(unsafe.Pointer(&ptrs[0]))
 		}
 	}
 	c := &in.call

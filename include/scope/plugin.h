@@ -27,9 +27,14 @@
  *   - Every struct that can grow starts with `uint32_t struct_size`, set to sizeof() of the struct
  *     as the writer knew it. The reader uses min(struct_size, its own sizeof) bytes and treats
  *     the missing tail as zero. Structs grow only by appending fields at the end.
- *   - Arrays of sized structs (parameters, modes, enum options) are walked with the
- *     `struct_size` of their first element as the stride; every element of one array carries the
- *     same struct_size.
+ *   - Arrays of sized structs that the plugin writes (parameters, modes, enum options) are
+ *     walked with the `struct_size` of their first element as the stride; every element of one
+ *     array carries the same struct_size. Arrays the host writes hold pointers instead
+ *     (scope_frame_list.frames, scope_prepare_args.input_formats), so a plugin indexes them
+ *     plainly whatever size the host's structs have.
+ *   - Three small structs have no struct_size and are frozen forever: scope_value,
+ *     scope_prompt and scope_frame_list. What they cannot say comes through new fields of the
+ *     sized structs that hold them, or through extensions.
  *   - New abilities that do not fit an appended field are extensions, found by string id
  *     ("vendor.name/1") through get_extension on either side; NULL means unsupported.
  *
@@ -229,14 +234,15 @@ typedef struct scope_frame {
  * input_size frames, so the output keeps the input's frame rate.
  */
 typedef struct scope_frame_list {
-    const scope_frame *frames; /**< `count` frames, read-only, oldest first */
+    const scope_frame *const *frames; /**< `count` frame pointers, read-only, oldest first */
     uint32_t count;            /**< equals the input_size the pipeline asked for */
     uint32_t reserved;         /**< 0 */
 } scope_frame_list;
 
 /**
  * Interleaved float PCM that a pipeline with SCOPE_PIPELINE_PRODUCES_AUDIO may write beside its
- * video. The host allocates `samples` with room for `capacity_frames` * channels floats.
+ * video. The host allocates `samples` with room for `capacity_frames` stereo frames
+ * (capacity_frames * 2 floats), whatever `channels` the plugin then chooses.
  */
 typedef struct scope_audio {
     uint32_t struct_size;     /**< sizeof(scope_audio) */
@@ -307,6 +313,8 @@ typedef struct scope_param_desc {
     const scope_enum_option *options; /**< ENUM: the options */
     uint32_t option_count;      /**< ENUM: number of options (>= 1) */
     float default_color[4];     /**< COLOR: default RGBA, each 0..1 */
+    uint32_t reserved;          /**< 0; makes the v1 tail explicit so appended fields never
+                                     land in padding */
 } scope_param_desc;
 
 /**
@@ -388,8 +396,8 @@ typedef struct scope_prepare_args {
     uint32_t mode;          /**< the mode of this instance */
     const scope_params *params; /**< current values of every parameter */
     /** Format of the frames arriving on each input port (what the source or the previous
-     *  pipeline produces), or NULL in text mode. */
-    const scope_frame_format *input_formats;
+     *  pipeline produces): input_port_count pointers, or NULL in text mode. */
+    const scope_frame_format *const *input_formats;
     uint32_t input_port_count; /**< entries in input_formats; 0 in text mode */
     uint32_t reserved;         /**< 0 */
 } scope_prepare_args;

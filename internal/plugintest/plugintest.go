@@ -30,7 +30,7 @@ func BuildC(t testing.TB, out string, sources []string, defines ...string) strin
 	if err != nil {
 		t.Fatalf("plugintest: a C compiler is needed to build test plugins: %v (install gcc)", err)
 	}
-	args := []string{"-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror", "-Wno-unused-function",
+	args := []string{"-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-pedantic", "-Werror", "-Wno-unused-function",
 		"-shared", "-fPIC", "-fvisibility=hidden", "-I", filepath.Join(Root(t), "include"), "-o", out}
 	for _, d := range defines {
 		args = append(args, "-D"+d)

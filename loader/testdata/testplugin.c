@@ -41,7 +41,7 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "refusing frame %llu on purpose", (unsigned long long)call->call_index);
     if (call->input_port_count == 0 || !call->output) return SCOPE_OK;
     for (y = 0; y < call->output->height; y++) {
-        const scope_frame *in = &call->inputs[0].frames[0];
+        const scope_frame *in = call->inputs[0].frames[0];
         memcpy(scope_frame_row(call->output, y), scope_frame_row(in, y), (size_t)in->width * in->channels);
     }
     return SCOPE_OK;

@@ -116,7 +116,7 @@ static scope_status invert_prepare(void *instance, const scope_prepare_args *arg
     double intensity = scope_params_float(args->params, "intensity", 1.0);
 
     if (args->input_port_count >= 1 && args->input_formats) {
-        scope_status status = scope_format_check(&args->input_formats[0], 0, "invert", "input", err);
+        scope_status status = scope_format_check(args->input_formats[0], 0, "invert", "input", err);
         if (status != SCOPE_OK) return status;
     }
     if (!(intensity >= 0.0)) intensity = 0.0; /* also catches NaN */
@@ -177,8 +177,9 @@ static scope_status invert_call(void *instance, const scope_call *call, scope_er
     if (call->input_port_count < 1 || !call->inputs || call->inputs[0].count < 1 || !call->inputs[0].frames) {
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "invert: no input frame");
     }
-    /* With input_size 1 there is one frame; if the host sends more, the newest is last. */
-    in = &call->inputs[0].frames[call->inputs[0].count - 1];
+    /* With input_size 1 there is one frame; if the host sends more, the newest is last. The
+     * list holds pointers to frames (scope_frame_check rejects a NULL one). */
+    in = call->inputs[0].frames[call->inputs[0].count - 1];
     if ((status = scope_frame_check(in, SCOPE_ELEMENT_U8, "invert", "input", err)) != SCOPE_OK) return status;
     if ((status = scope_frame_check(out, SCOPE_ELEMENT_U8, "invert", "output", err)) != SCOPE_OK) return status;
     if (in->width != out->width || in->height != out->height || in->channels != out->channels) {

@@ -131,7 +131,7 @@ static scope_status frame_blend_prepare(void *instance, const scope_prepare_args
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "frame-blend: unknown blend \"%s\"", blend);
     }
     if (args->input_port_count >= 1 && args->input_formats) {
-        const scope_frame_format *in = &args->input_formats[0];
+        const scope_frame_format *in = args->input_formats[0];
         if ((status = scope_format_check(in, 0, "frame-blend", "input", err)) != SCOPE_OK) return status;
         status = frame_blend_reserve(self, (size_t)in->width * in->channels, err);
         if (status != SCOPE_OK) return status;
@@ -149,7 +149,7 @@ static scope_status frame_blend_prepare(void *instance, const scope_prepare_args
 
 /* Writes the rounded weighted average of row y of the n frames into dst: frame k (0 = oldest)
  * weighs 1 for the mean and 2^k for decay (so the newest weighs 1, the one before 1/2...). */
-static void frame_blend_average_row(frame_blend *self, const scope_frame *frames, uint32_t n, uint32_t y,
+static void frame_blend_average_row(frame_blend *self, const scope_frame *const *frames, uint32_t n, uint32_t y,
                                     uint8_t *dst, size_t len, int decay)
 {
     uint32_t *acc = self->acc;
@@ -160,7 +160,7 @@ static void frame_blend_average_row(frame_blend *self, const scope_frame *frames
 
     memset(acc, 0, len * sizeof *acc);
     for (k = 0; k < n; k++) {
-        const uint8_t *src = scope_frame_row(&frames[k], y);
+        const uint8_t *src = scope_frame_row(frames[k], y);
         uint32_t w = decay ? (1u << k) : 1u;
         for (i = 0; i < len; i++) acc[i] += w * src[i];
     }
@@ -168,15 +168,15 @@ static void frame_blend_average_row(frame_blend *self, const scope_frame *frames
 }
 
 /* Writes the per-sample maximum (lighten) or minimum (darken) of row y of the n frames. */
-static void frame_blend_extreme_row(const scope_frame *frames, uint32_t n, uint32_t y, uint8_t *dst, size_t len,
+static void frame_blend_extreme_row(const scope_frame *const *frames, uint32_t n, uint32_t y, uint8_t *dst, size_t len,
                                     int lighten)
 {
     uint32_t k;
     size_t i;
 
-    memcpy(dst, scope_frame_row(&frames[0], y), len);
+    memcpy(dst, scope_frame_row(frames[0], y), len);
     for (k = 1; k < n; k++) {
-        const uint8_t *src = scope_frame_row(&frames[k], y);
+        const uint8_t *src = scope_frame_row(frames[k], y);
         if (lighten) {
             for (i = 0; i < len; i++) dst[i] = src[i] > dst[i] ? src[i] : dst[i];
         } else {
@@ -191,7 +191,7 @@ static scope_status frame_blend_call(void *instance, const scope_call *call, sco
 {
     frame_blend *self = (frame_blend *)instance;
     scope_frame *out = call->output;
-    const scope_frame *frames;
+    const scope_frame *const *frames; /* pointers to the frames, oldest first */
     uint32_t n, k, y;
     size_t len;
     scope_status status;
@@ -210,10 +210,10 @@ static scope_status frame_blend_call(void *instance, const scope_call *call, sco
     }
     if ((status = scope_frame_check(out, SCOPE_ELEMENT_U8, "frame-blend", "output", err)) != SCOPE_OK) return status;
     for (k = 0; k < n; k++) {
-        if ((status = scope_frame_check(&frames[k], SCOPE_ELEMENT_U8, "frame-blend", "input", err)) != SCOPE_OK) {
+        if ((status = scope_frame_check(frames[k], SCOPE_ELEMENT_U8, "frame-blend", "input", err)) != SCOPE_OK) {
             return status;
         }
-        if ((status = temporal_check_same_shape(&frames[k], out, "frame-blend", "input", err)) != SCOPE_OK) {
+        if ((status = temporal_check_same_shape(frames[k], out, "frame-blend", "input", err)) != SCOPE_OK) {
             return status;
         }
     }
@@ -480,9 +480,9 @@ static scope_status channel_mix_prepare(void *instance, const scope_prepare_args
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "channel-mix: unknown channel \"%s\"", channel);
     }
     if (args->input_port_count >= 1 && args->input_formats) {
-        status = scope_format_check(&args->input_formats[0], 0, "channel-mix", "input", err);
+        status = scope_format_check(args->input_formats[0], 0, "channel-mix", "input", err);
         if (status != SCOPE_OK) return status;
-        channels = args->input_formats[0].channels;
+        channels = args->input_formats[0]->channels;
         if (channels == 1) channels = 3;
     }
     for (c = 0; c < 3; c++) {
@@ -517,7 +517,7 @@ static scope_status channel_mix_call(void *instance, const scope_call *call, sco
     if (call->input_port_count < 1 || !call->inputs || call->inputs[0].count < 1 || !call->inputs[0].frames) {
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "channel-mix: no input frame");
     }
-    in = &call->inputs[0].frames[call->inputs[0].count - 1];
+    in = call->inputs[0].frames[call->inputs[0].count - 1];
     if ((status = scope_frame_check(in, SCOPE_ELEMENT_U8, "channel-mix", "input", err)) != SCOPE_OK) return status;
     if ((status = scope_frame_check(out, SCOPE_ELEMENT_U8, "channel-mix", "output", err)) != SCOPE_OK) return status;
     if (in->channels < 3) {
