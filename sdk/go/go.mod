@@ -1,0 +1,3 @@
+module github.com/scopenative/scope/sdk/go
+
+go 1.22
