@@ -46,15 +46,25 @@ type Config struct {
 	// OnFrame, if set, sees every output frame after the sink; the frame is valid during the
 	// call only.
 	OnFrame func(f *frame.Frame)
+	// OnAudio, if set, sees the audio a stage produced (pipelines that produce audio, calls
+	// that wrote at least one sample frame), right after that stage's call succeeded; the
+	// buffer is valid during the call only.
+	OnAudio func(stage int, a *loader.Audio)
 }
 
-// Engine runs a Config. Its methods other than Run may be called from any goroutine.
+// Engine runs a Config. Its methods other than Run may be called from any goroutine; the
+// changes they ask for (parameters, pause, instance swaps) take effect between two ticks.
 type Engine struct {
 	cfg    Config
 	stages []*stage
 
 	mu      sync.Mutex
 	pending map[int]loader.Values
+	swaps   map[int]*loader.Instance
+	paused  bool
+	resume  chan struct{} // closed and replaced when pause ends
+	live    Stats         // counters published after every tick (Stages not filled)
+	running bool
 }
 
 // stage is one pipeline of the chain with its window and buffers.
@@ -73,7 +83,8 @@ type stage struct {
 	inputs   [][]*frame.Frame
 	args     loader.CallArgs
 	times    histogram
-	prepared bool // prepared during the current tick
+	recent   time.Duration // moving average of recent call times, for live display
+	prepared bool          // prepared during the current tick
 	calls    int
 	errors   int
 }
@@ -86,7 +97,7 @@ func New(cfg Config) (*Engine, error) {
 	if len(cfg.Stages) == 0 {
 		return nil, fmt.Errorf("%w: no pipelines", ErrConfig)
 	}
-	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}}
+	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}, swaps: map[int]*loader.Instance{}, resume: make(chan struct{})}
 	for i, in := range cfg.Stages {
 		p := in.Pipeline()
 		st := &stage{inst: in, id: p.ID, video: in.Mode() == loader.ModeVideo}
@@ -142,9 +153,119 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 	return nil
 }
 
+// Swap replaces the instance of stage i with in between two ticks: the output never stops,
+// the old instance keeps running until the swap and is closed by the engine right after it.
+// in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
+// that has not happened yet is replaced (and its instance closed).
+func (e *Engine) Swap(i int, in *loader.Instance) error {
+	if i < 0 || i >= len(e.stages) {
+		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
+	}
+	video := in.Mode() == loader.ModeVideo
+	if video != e.stages[i].video {
+		return fmt.Errorf("swap stage %d: the new %s instance runs in %s mode, the stage in the other", i, in.Pipeline().ID, in.Mode())
+	}
+	if !in.Pipeline().ProducesVideo {
+		return fmt.Errorf("swap stage %d: %s produces no video", i, in.Pipeline().ID)
+	}
+	e.mu.Lock()
+	old := e.swaps[i]
+	e.swaps[i] = in
+	delete(e.pending, i) // values of the old instance do not apply to the new one
+	e.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// Instances returns the chain's current instances (after the swaps done so far).
+func (e *Engine) Instances() []*loader.Instance {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*loader.Instance, len(e.stages))
+	for i, st := range e.stages {
+		out[i] = st.inst
+	}
+	return out
+}
+
+// Values returns the parameter values stage i will use on its next tick.
+func (e *Engine) Values(i int) loader.Values {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if v, ok := e.pending[i]; ok {
+		return v.Clone()
+	}
+	if in, ok := e.swaps[i]; ok {
+		return in.Values()
+	}
+	return e.stages[i].inst.Values()
+}
+
+// SetPaused pauses or resumes the run. While paused no frame is read, called or written.
+func (e *Engine) SetPaused(p bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.paused && !p {
+		close(e.resume)
+		e.resume = make(chan struct{})
+	}
+	e.paused = p
+}
+
+// Paused reports whether the run is paused.
+func (e *Engine) Paused() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.paused
+}
+
+// Live returns the run's counters so far, safe to call while Run is going. Its per-stage
+// Mean is a moving average over the last ~16 calls (P99 is not filled).
+func (e *Engine) Live() Stats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.live
+	s.Stages = append([]StageStats(nil), e.live.Stages...)
+	return s
+}
+
+// waitWhilePaused blocks while paused; it returns false when ctx ends.
+func (e *Engine) waitWhilePaused(ctx context.Context) bool {
+	for {
+		e.mu.Lock()
+		paused, ch := e.paused, e.resume
+		e.mu.Unlock()
+		if !paused {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ch:
+		}
+	}
+}
+
 func (e *Engine) applyPending() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for i, in := range e.swaps {
+		old := e.stages[i].inst
+		e.stages[i].inst = in
+		e.stages[i].id = in.Pipeline().ID
+		e.stages[i].prompts = nil
+		if in.Pipeline().SupportsPrompts {
+			e.stages[i].prompts = e.cfg.Prompts
+		}
+		e.stages[i].audio = nil
+		if in.Pipeline().ProducesAudio {
+			e.stages[i].audio = &loader.Audio{}
+		}
+		delete(e.swaps, i)
+		old.Close()
+	}
 	for i, v := range e.pending {
 		if err := e.stages[i].inst.SetParams(v); err != nil {
 			e.report(i, err)
@@ -175,6 +296,9 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	failing := 0 // consecutive failed ticks
 	for tick := uint64(0); e.cfg.Frames == 0 || stats.Frames < e.cfg.Frames; tick++ {
 		if err := ctx.Err(); err != nil {
+			break
+		}
+		if !e.waitWhilePaused(ctx) {
 			break
 		}
 		if interval > 0 {
@@ -238,6 +362,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 		if err != nil {
 			stats.Errors++
 			failing++
+			e.publish(&stats, start)
 			if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
 				runErr = fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
 				break
@@ -260,6 +385,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 			e.cfg.OnFrame(out)
 		}
 		stats.Frames++
+		e.publish(&stats, start)
 	}
 	if errors.Is(runErr, io.EOF) {
 		runErr = nil
@@ -269,6 +395,17 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
 	}
 	return stats, runErr
+}
+
+// publish makes the counters visible to Live.
+func (e *Engine) publish(s *Stats, start time.Time) {
+	e.mu.Lock()
+	stages := e.live.Stages[:0]
+	for _, st := range e.stages {
+		stages = append(stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.recent})
+	}
+	e.live = Stats{Frames: s.Frames, Errors: s.Errors, Late: s.Late, Elapsed: time.Since(start), Stages: stages}
+	e.mu.Unlock()
 }
 
 // sourceErr keeps io.EOF recognisable and wraps anything else.
@@ -349,12 +486,21 @@ func (e *Engine) runChain(ts time.Duration) (*frame.Frame, error) {
 		}
 		t0 := time.Now()
 		err := st.inst.Call(&st.args)
-		st.times.add(time.Since(t0))
+		d := time.Since(t0)
+		st.times.add(d)
+		if st.calls == 0 {
+			st.recent = d
+		} else {
+			st.recent += (d - st.recent) / 16 // moving average over ~16 calls
+		}
 		st.calls++
 		if err != nil {
 			st.errors++
 			e.report(i, err)
 			return nil, err
+		}
+		if e.cfg.OnAudio != nil && st.audio != nil && st.audio.Frames > 0 {
+			e.cfg.OnAudio(i, st.audio)
 		}
 		if next == nil {
 			return out, nil

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/frame"
@@ -220,5 +221,76 @@ func TestChainRules(t *testing.T) {
 	}
 	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
 		t.Errorf("video chain without source: %v", err)
+	}
+}
+
+func TestSwapPauseAndLive(t *testing.T) {
+	lib := open(t, "invert")
+	p := lib.Pipeline("invert")
+	a := instance(t, lib, "invert", loader.ModeVideo, "intensity=1")
+	b, err := p.NewInstance(loader.ModeVideo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := p.Defaults()
+	vals.Set(p, "intensity", "0")
+	if err := b.SetParams(vals); err != nil {
+		t.Fatal(err)
+	}
+	src := &counterSource{format: frame.Format{Width: 3, Height: 2, Channels: 3, Elem: frame.U8}, n: 8}
+	sink := &collectSink{}
+	var e *engine.Engine
+	e, err = engine.New(engine.Config{Stages: []*loader.Instance{a}, Source: src, Sink: sink,
+		OnFrame: func(f *frame.Frame) {
+			if f.Index == 3 {
+				if err := e.Swap(0, b); err != nil {
+					t.Error(err)
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Frames 0-3 inverted by a (intensity 1), 4-7 passed through by b (intensity 0).
+	for i, f := range sink.frames {
+		want := byte(255 - i)
+		if i >= 4 {
+			want = byte(i)
+		}
+		if got := f.Row(0)[0]; got != want {
+			t.Errorf("frame %d = %d, want %d", i, got, want)
+		}
+	}
+	if e.Instances()[0] != b {
+		t.Error("Instances does not report the swapped-in instance")
+	}
+	if live := e.Live(); live.Frames != 8 || len(live.Stages) != 1 || live.Stages[0].Calls != 8 {
+		t.Errorf("live stats %+v", live)
+	}
+	b.Close()
+
+	// Pause holds the run until resumed.
+	c := instance(t, lib, "invert", loader.ModeVideo)
+	e2, err := engine.New(engine.Config{Stages: []*loader.Instance{c}, Source: &counterSource{format: src.format, n: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2.SetPaused(true)
+	done := make(chan engine.Stats)
+	go func() { s, _ := e2.Run(context.Background()); done <- s }()
+	select {
+	case <-done:
+		t.Fatal("a paused run finished")
+	case <-time.After(100 * time.Millisecond):
+	}
+	if e2.Live().Frames != 0 {
+		t.Fatal("frames flowed while paused")
+	}
+	e2.SetPaused(false)
+	if s := <-done; s.Frames != 5 {
+		t.Errorf("after resume: %d frames, want 5", s.Frames)
 	}
 }

@@ -1,0 +1,45 @@
+package engine_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/scopenative/scope/engine"
+	"github.com/scopenative/scope/loader"
+)
+
+// TestOnAudio runs the tone example and checks that OnAudio sees each call's audio: the
+// rate and channels the plugin set, sample_rate/fps frames per call, and a sine whose phase
+// continues across calls.
+func TestOnAudio(t *testing.T) {
+	lib := open(t, "tone")
+	in := instance(t, lib, "tone", loader.ModeText, "frequency=441", "volume=0.5")
+	var calls, frames int
+	var all []float32
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{in}, Frames: 10,
+		OnAudio: func(stage int, a *loader.Audio) {
+			calls++
+			if stage != 0 || a.SampleRate != 44100 || a.Channels != 1 || a.Frames != 1470 {
+				t.Errorf("call %d: stage %d, %d Hz, %d ch, %d frames", calls, stage, a.SampleRate, a.Channels, a.Frames)
+			}
+			frames += a.Frames
+			all = append(all, a.Samples[:a.Frames*a.Channels]...)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 10 || frames != 14700 {
+		t.Fatalf("%d calls, %d frames; want 10, 14700", calls, frames)
+	}
+	// Continuous phase: every sample is the ideal sine (no reset at call boundaries).
+	for i, s := range all {
+		want := 0.5 * math.Sin(2*math.Pi*441*float64(i)/44100)
+		if math.Abs(float64(s)-want) > 1e-3 {
+			t.Fatalf("sample %d = %v, want %v (phase broken at a call boundary?)", i, s, want)
+		}
+	}
+}
