@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scopenative/scope/engine"
+	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -41,5 +42,33 @@ func TestOnAudio(t *testing.T) {
 		if math.Abs(float64(s)-want) > 1e-3 {
 			t.Fatalf("sample %d = %v, want %v (phase broken at a call boundary?)", i, s, want)
 		}
+	}
+}
+
+// TestSetPrompts changes the prompts of a running chain between ticks.
+func TestSetPrompts(t *testing.T) {
+	lib := open(t, "temporal")
+	in := instance(t, lib, "prompt-color", loader.ModeText, "width=2", "height=2")
+	var e *engine.Engine
+	var firsts []byte
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{in}, Frames: 4,
+		Prompts: []loader.Prompt{{Text: "red", Weight: 1}},
+		OnFrame: func(f *frame.Frame) {
+			firsts = append(firsts, f.Data[0])
+			if f.Index == 1 {
+				e.SetPrompts([]loader.Prompt{{Text: "blue", Weight: 1}})
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(firsts) != 4 || firsts[0] < 200 || firsts[1] < 200 || firsts[2] > 50 || firsts[3] > 50 {
+		t.Errorf("red channel per frame %v: want red, red, then blue frames", firsts)
+	}
+	if p := e.Prompts(); len(p) != 1 || p[0].Text != "blue" {
+		t.Errorf("Prompts() = %+v", p)
 	}
 }

@@ -62,8 +62,9 @@ type Engine struct {
 	pending map[int]loader.Values
 	swaps   map[int]*loader.Instance
 	paused  bool
-	resume  chan struct{} // closed and replaced when pause ends
-	live    Stats         // counters published after every tick (Stages not filled)
+	prompts *[]loader.Prompt // new prompts to apply on the next tick, nil = none pending
+	resume  chan struct{}    // closed and replaced when pause ends
+	live    Stats            // counters published after every tick (Stages not filled)
 	running bool
 }
 
@@ -190,6 +191,25 @@ func (e *Engine) Instances() []*loader.Instance {
 	return out
 }
 
+// SetPrompts replaces the prompts of every stage whose pipeline supports prompts; they take
+// effect at the start of the next tick.
+func (e *Engine) SetPrompts(p []loader.Prompt) {
+	p = append([]loader.Prompt(nil), p...)
+	e.mu.Lock()
+	e.prompts = &p
+	e.mu.Unlock()
+}
+
+// Prompts returns the prompts the next tick will use.
+func (e *Engine) Prompts() []loader.Prompt {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.prompts != nil {
+		return append([]loader.Prompt(nil), (*e.prompts)...)
+	}
+	return append([]loader.Prompt(nil), e.cfg.Prompts...)
+}
+
 // Values returns the parameter values stage i will use on its next tick.
 func (e *Engine) Values(i int) loader.Values {
 	e.mu.Lock()
@@ -251,6 +271,15 @@ func (e *Engine) waitWhilePaused(ctx context.Context) bool {
 func (e *Engine) applyPending() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.prompts != nil {
+		e.cfg.Prompts = *e.prompts
+		e.prompts = nil
+		for _, st := range e.stages {
+			if st.inst.Pipeline().SupportsPrompts {
+				st.prompts = e.cfg.Prompts
+			}
+		}
+	}
 	for i, in := range e.swaps {
 		old := e.stages[i].inst
 		e.stages[i].inst = in
@@ -387,8 +416,8 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 		stats.Frames++
 		e.publish(&stats, start)
 	}
-	if errors.Is(runErr, io.EOF) {
-		runErr = nil
+	if errors.Is(runErr, io.EOF) || (ctx.Err() != nil && errors.Is(runErr, ctx.Err())) {
+		runErr = nil // the source ended, or the run was stopped while reading
 	}
 	stats.Elapsed = time.Since(start)
 	for _, st := range e.stages {

@@ -294,3 +294,26 @@ func TestSwapPauseAndLive(t *testing.T) {
 		t.Errorf("after resume: %d frames, want 5", s.Frames)
 	}
 }
+
+// blockingSource waits for the context like a live source, then returns its error.
+type blockingSource struct{ format frame.Format }
+
+func (s *blockingSource) Format() frame.Format { return s.format }
+func (s *blockingSource) Close() error         { return nil }
+func (s *blockingSource) Read(ctx context.Context, _ *frame.Frame) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStopWhileReadingIsCleanEnd(t *testing.T) {
+	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &blockingSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := e.Run(ctx); err != nil {
+		t.Fatalf("a run stopped while its source was reading returned %v, want nil", err)
+	}
+}

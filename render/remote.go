@@ -1,0 +1,193 @@
+//go:build cgo
+
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/scopenative/scope/session"
+)
+
+// pkey names one parameter of one stage.
+type pkey struct {
+	stage int
+	key   string
+}
+
+// remote talks to the session from its own goroutine, so the window never waits on the
+// socket: parameter changes are coalesced (the newest value per key wins), stats are polled.
+type remote struct {
+	info session.Info
+
+	mu      sync.Mutex
+	state   session.InfoResult
+	have    bool // state holds at least one answer
+	ended   bool // the session is gone
+	pending map[pkey]string
+	order   []pkey
+	ops     []func(context.Context, *session.Client) error
+	msgs    []string // status messages for the window
+	refresh bool
+
+	wake chan struct{}
+}
+
+func newRemote(info session.Info) *remote {
+	return &remote{info: info, pending: map[pkey]string{}, wake: make(chan struct{}, 1)}
+}
+
+func (r *remote) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// set queues a parameter change (coalesced with earlier unsent changes of the same key).
+func (r *remote) set(stage int, key, value string) {
+	r.mu.Lock()
+	k := pkey{stage, key}
+	if _, ok := r.pending[k]; !ok {
+		r.order = append(r.order, k)
+	}
+	r.pending[k] = value
+	r.mu.Unlock()
+	r.poke()
+}
+
+// do queues an operation.
+func (r *remote) do(op func(context.Context, *session.Client) error) {
+	r.mu.Lock()
+	r.ops = append(r.ops, op)
+	r.mu.Unlock()
+	r.poke()
+}
+
+// message adds a status line for the window.
+func (r *remote) message(format string, args ...any) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// snapshot returns the latest state and takes the queued messages.
+func (r *remote) snapshot() (session.InfoResult, bool, bool, []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	msgs := r.msgs
+	r.msgs = nil
+	return r.state, r.have, r.ended, msgs
+}
+
+// run serves the queue and polls info every interval until ctx ends.
+func (r *remote) run(ctx context.Context, interval time.Duration) {
+	var c *session.Client
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	poll := true
+	for {
+		if c == nil && !r.isEnded() {
+			var err error
+			c, err = session.DialInfo(r.info)
+			if err != nil {
+				c = nil
+				if !pidAlive(r.info.PID) {
+					r.setEnded()
+				}
+			}
+		}
+		if c != nil {
+			if err := r.flush(ctx, c, poll); err != nil {
+				c.Close()
+				c = nil
+				if !pidAlive(r.info.PID) {
+					r.setEnded()
+				}
+			}
+		}
+		poll = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.wake:
+		case <-tick.C:
+			poll = true
+		}
+	}
+}
+
+func (r *remote) isEnded() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended
+}
+
+func (r *remote) setEnded() {
+	r.mu.Lock()
+	r.ended = true
+	r.mu.Unlock()
+}
+
+// flush sends queued changes and operations, then (when asked or after changes) polls info.
+// A connection error is returned; errors the session answers become status messages.
+func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error {
+	r.mu.Lock()
+	order, pending, ops := r.order, r.pending, r.ops
+	r.order, r.pending, r.ops = nil, map[pkey]string{}, nil
+	r.mu.Unlock()
+	var remoteErr *session.RemoteError
+	for _, k := range order {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := c.Set(cctx, k.stage, k.key, pending[k])
+		cancel()
+		if errors.As(err, &remoteErr) {
+			r.message("%v", err)
+		} else if err != nil {
+			return err
+		}
+		poll = true
+	}
+	for _, op := range ops {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := op(cctx, c)
+		cancel()
+		if errors.As(err, &remoteErr) {
+			r.message("%v", err)
+		} else if err != nil {
+			return err
+		}
+		poll = true
+	}
+	if !poll {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	st, err := c.Info(cctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.state, r.have = st, true
+	r.mu.Unlock()
+	return nil
+}
+
+// pidAlive reports whether a process exists.
+func pidAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

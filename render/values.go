@@ -1,0 +1,173 @@
+package render
+
+// Pure helpers of the panel: no Ebitengine, no cgo, so they are tested in every build.
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/scopenative/scope/session"
+)
+
+// widgetKind is the control a parameter gets, from its type.
+type widgetKind int
+
+const (
+	wHeader widgetKind = iota // a pipeline's title (selects the stage for R)
+	wSlider                   // int, float
+	wToggle                   // bool
+	wEnum                     // enum picker
+	wText                     // string (prompts)
+	wColor                    // colour: swatch, hex and R/G/B sliders
+	wFilter                   // the scaling filter switch
+	wPrompt                   // the prompts of pipelines that take them (TEXT::WEIGHT | ...)
+)
+
+// kindOf maps a parameter type to its control.
+func kindOf(t string) widgetKind {
+	switch t {
+	case "int", "float":
+		return wSlider
+	case "bool":
+		return wToggle
+	case "enum":
+		return wEnum
+	case "color":
+		return wColor
+	}
+	return wText
+}
+
+// sortedParams returns the visible parameters: input category first, then by order.
+func sortedParams(ps []session.ParamSchema) []session.ParamSchema {
+	var out []session.ParamSchema
+	for _, p := range ps {
+		if !p.Hidden {
+			out = append(out, p)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		ci, cj := out[i].Category == "input", out[j].Category == "input"
+		if ci != cj {
+			return ci
+		}
+		return out[i].Order < out[j].Order
+	})
+	return out
+}
+
+// formatNumber snaps v to the parameter's step and formats it for Param.Parse.
+func formatNumber(p session.ParamSchema, v float64) string {
+	step := p.Step
+	if p.Type == "int" {
+		if step <= 0 {
+			step = 1
+		}
+		v = p.Min + math.Round((v-p.Min)/step)*step
+		v = math.Max(p.Min, math.Min(p.Max, v))
+		return strconv.FormatInt(int64(v), 10)
+	}
+	dec := 3
+	if step > 0 {
+		v = p.Min + math.Round((v-p.Min)/step)*step
+		dec = max(0, int(math.Ceil(-math.Log10(step)-1e-9)))
+	}
+	v = math.Max(p.Min, math.Min(p.Max, v))
+	return strconv.FormatFloat(v, 'f', dec, 64)
+}
+
+func parseBool(s string) bool {
+	switch strings.ToLower(s) {
+	case "1", "true", "on", "yes":
+		return true
+	}
+	return false
+}
+
+// parseColor reads #rrggbb[aa] into RGBA 0..1 (opaque grey when unreadable).
+func parseColor(s string) [4]float64 {
+	h := strings.TrimPrefix(s, "#")
+	c := [4]float64{0.5, 0.5, 0.5, 1}
+	if len(h) != 6 && len(h) != 8 {
+		return c
+	}
+	n, err := strconv.ParseUint(h, 16, 32)
+	if err != nil {
+		return c
+	}
+	if len(h) == 6 {
+		n = n<<8 | 0xff
+	}
+	for i := 0; i < 4; i++ {
+		c[i] = float64((n>>(24-8*i))&0xff) / 255
+	}
+	return c
+}
+
+func formatColor(c [4]float64) string {
+	b := func(x float64) int { return int(math.Round(x * 255)) }
+	if b(c[3]) == 255 {
+		return fmt.Sprintf("#%02x%02x%02x", b(c[0]), b(c[1]), b(c[2]))
+	}
+	return fmt.Sprintf("#%02x%02x%02x%02x", b(c[0]), b(c[1]), b(c[2]), b(c[3]))
+}
+
+// trimNum formats a range bound without trailing zeros.
+func trimNum(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// toRGBA expands packed 1-, 3- or 4-channel pixels to RGBA.
+func toRGBA(dst, src []byte, channels int) {
+	switch channels {
+	case 4:
+		copy(dst, src)
+	case 3:
+		for i, j := 0, 0; j+3 <= len(src) && i+4 <= len(dst); i, j = i+4, j+3 {
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[j], src[j+1], src[j+2], 255
+		}
+	case 1:
+		for i, j := 0, 0; j < len(src) && i+4 <= len(dst); i, j = i+4, j+1 {
+			v := src[j]
+			dst[i], dst[i+1], dst[i+2], dst[i+3] = v, v, v, 255
+		}
+	}
+}
+
+// promptKey is the pseudo parameter key of the prompt box.
+const promptKey = "\x00prompts"
+
+// formatPrompts writes prompts as the prompt box shows them: "text" or "a::0.7 | b::0.3".
+func formatPrompts(ps []session.Prompt) string {
+	var parts []string
+	for _, p := range ps {
+		if p.Weight == 1 {
+			parts = append(parts, p.Text)
+		} else {
+			parts = append(parts, p.Text+"::"+strconv.FormatFloat(float64(p.Weight), 'g', 4, 32))
+		}
+	}
+	return strings.Join(parts, " | ")
+}
+
+// parsePrompts reads the prompt box: prompts separated by "|", each TEXT or TEXT::WEIGHT.
+func parsePrompts(s string) ([]session.Prompt, error) {
+	var out []session.Prompt
+	for _, part := range strings.Split(s, "|") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		text, w := part, float32(1)
+		if i := strings.LastIndex(part, "::"); i >= 0 {
+			f, err := strconv.ParseFloat(strings.TrimSpace(part[i+2:]), 32)
+			if err != nil || f < 0 {
+				return nil, fmt.Errorf("prompt %q: the weight after :: must be a number >= 0", part)
+			}
+			text, w = strings.TrimSpace(part[:i]), float32(f)
+		}
+		out = append(out, session.Prompt{Text: text, Weight: w})
+	}
+	return out, nil
+}

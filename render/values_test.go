@@ -1,0 +1,92 @@
+//go:build !cgo
+
+// These tests only run without cgo: with cgo the package links Ebitengine, whose init panics
+// without a display.
+
+package render
+
+import (
+	"testing"
+
+	"github.com/scopenative/scope/session"
+)
+
+func TestFormatNumber(t *testing.T) {
+	cases := []struct {
+		p    session.ParamSchema
+		v    float64
+		want string
+	}{
+		{session.ParamSchema{Type: "int", Min: 0, Max: 255, Step: 1}, 127.6, "128"},
+		{session.ParamSchema{Type: "int", Min: 0, Max: 255, Step: 1}, 300, "255"},
+		{session.ParamSchema{Type: "int", Min: 0, Max: 100, Step: 10}, 44, "40"},
+		{session.ParamSchema{Type: "float", Min: 0, Max: 1, Step: 0.01}, 0.4567, "0.46"},
+		{session.ParamSchema{Type: "float", Min: 20, Max: 20000, Step: 1}, 440.4, "440"},
+		{session.ParamSchema{Type: "float", Min: 0, Max: 1}, 0.12345, "0.123"},
+		{session.ParamSchema{Type: "float", Min: -1, Max: 1, Step: 0.5}, -2, "-1.0"},
+	}
+	for _, c := range cases {
+		if got := formatNumber(c.p, c.v); got != c.want {
+			t.Errorf("formatNumber(%+v, %v) = %q, want %q", c.p, c.v, got, c.want)
+		}
+	}
+}
+
+func TestColors(t *testing.T) {
+	c := parseColor("#ff800040")
+	if c[0] != 1 || c[1] != 128.0/255 || c[2] != 0 || c[3] != 64.0/255 {
+		t.Errorf("parseColor: %v", c)
+	}
+	if s := formatColor(c); s != "#ff800040" {
+		t.Errorf("formatColor: %s", s)
+	}
+	if s := formatColor(parseColor("#102030")); s != "#102030" {
+		t.Errorf("opaque round trip: %s", s)
+	}
+	if c := parseColor("junk"); c != [4]float64{0.5, 0.5, 0.5, 1} {
+		t.Errorf("unreadable colour: %v", c)
+	}
+}
+
+func TestSortedParamsAndKinds(t *testing.T) {
+	ps := []session.ParamSchema{
+		{Key: "a", Category: "configuration", Order: 0, Type: "int"},
+		{Key: "b", Category: "input", Order: 2, Type: "string"},
+		{Key: "c", Category: "input", Order: 1, Type: "enum"},
+		{Key: "h", Hidden: true, Type: "bool"},
+	}
+	got := sortedParams(ps)
+	if len(got) != 3 || got[0].Key != "c" || got[1].Key != "b" || got[2].Key != "a" {
+		t.Errorf("order: %+v", got)
+	}
+	for typ, want := range map[string]widgetKind{"int": wSlider, "float": wSlider, "bool": wToggle, "enum": wEnum, "string": wText, "color": wColor} {
+		if kindOf(typ) != want {
+			t.Errorf("kindOf(%s) = %v", typ, kindOf(typ))
+		}
+	}
+}
+
+func TestToRGBA(t *testing.T) {
+	dst := make([]byte, 8)
+	toRGBA(dst, []byte{1, 2, 3, 4, 5, 6}, 3)
+	if string(dst) != "\x01\x02\x03\xff\x04\x05\x06\xff" {
+		t.Errorf("rgb: %v", dst)
+	}
+	toRGBA(dst, []byte{9, 7}, 1)
+	if string(dst) != "\x09\x09\x09\xff\x07\x07\x07\xff" {
+		t.Errorf("gray: %v", dst)
+	}
+}
+
+func TestPromptBox(t *testing.T) {
+	ps, err := parsePrompts(" red::0.7 | blue ")
+	if err != nil || len(ps) != 2 || ps[0] != (session.Prompt{Text: "red", Weight: 0.7}) || ps[1] != (session.Prompt{Text: "blue", Weight: 1}) {
+		t.Fatalf("parse: %+v %v", ps, err)
+	}
+	if s := formatPrompts(ps); s != "red::0.7 | blue" {
+		t.Errorf("format: %q", s)
+	}
+	if _, err := parsePrompts("x::-1"); err == nil {
+		t.Error("negative weight accepted")
+	}
+}

@@ -1,0 +1,454 @@
+//go:build cgo
+
+package render
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hajimehoshi/ebiten/v2"
+	"github.com/hajimehoshi/ebiten/v2/inpututil"
+	"github.com/hajimehoshi/ebiten/v2/text/v2"
+	"github.com/hajimehoshi/ebiten/v2/vector"
+	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/scopenative/scope/audio/player"
+	"github.com/scopenative/scope/session"
+)
+
+// Options configure the preview window.
+type Options struct {
+	// Session is the session to attach to (Find's rules: "" = the only one).
+	Session string
+	// Owned is set when `scope run --preview` started the window: closing it ends the run.
+	Owned bool
+	// Filter scales the frame: "linear" (default) or "nearest".
+	Filter string
+	// Width and Height are the initial window size in logical pixels (0 = 1280x720).
+	Width, Height int
+	// NullAudio plays into miniaudio's null backend; NoAudio plays nothing.
+	NullAudio, NoAudio bool
+	// Log receives warnings (nil = stderr).
+	Log func(format string, args ...any)
+	// Close, when closed, closes the window as if the user had (scope-preview closes it on
+	// SIGINT/SIGTERM, so a polite kill is a normal close, not a crash).
+	Close <-chan struct{}
+	// Report, when > 0, measures for this long after the first frame, prints how many
+	// session frames were shown per second and the draw rate, and closes the window (the
+	// benchmark's hook).
+	Report time.Duration
+	// Out receives the report (nil = stdout).
+	Out io.Writer
+}
+
+// Run opens the window and returns when it is closed (window close, Esc or Q).
+func Run(opts Options) error {
+	if opts.Log == nil {
+		opts.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "scope-preview: "+format+"\n", args...) }
+	}
+	info, err := session.Find(opts.Session)
+	if err != nil {
+		return err
+	}
+	ring, err := session.OpenReader(info.SHM)
+	if err != nil {
+		return fmt.Errorf("attach to session %s: %w", info.ID, err)
+	}
+	defer ring.Close()
+	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
+	if err != nil {
+		return fmt.Errorf("load font: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	g := &game{opts: opts, info: info, rem: newRemote(info), feed: &frameFeed{ring: ring}, font: src,
+		linear: opts.Filter != "nearest", local: map[pkey]localValue{}, started: time.Now()}
+	if !opts.NoAudio {
+		// The device opens when the session first publishes audio (most chains have none).
+		failed := false
+		g.feed.audio = func(pcm []float32) {
+			p := g.player.Load()
+			if p == nil && !failed {
+				var err error
+				if p, err = player.New(player.Options{Null: opts.NullAudio}); err != nil {
+					opts.Log("no audio: %v", err)
+					failed = true
+					return
+				}
+				g.player.Store(p)
+			}
+			if p != nil {
+				p.Push(pcm)
+			}
+		}
+		defer func() {
+			if p := g.player.Load(); p != nil {
+				p.Close()
+			}
+		}()
+	}
+	if opts.Owned {
+		g.status("session %s - closing this window ends the run", info.ID)
+	} else {
+		g.status("attached to session %s - closing this window leaves it running", info.ID)
+	}
+	go g.rem.run(ctx, 250*time.Millisecond)
+	go g.feed.run(ctx)
+
+	w, h := opts.Width, opts.Height
+	if w <= 0 || h <= 0 {
+		w, h = 1280, 720
+	}
+	ebiten.SetWindowSize(w, h)
+	ebiten.SetWindowTitle(title(info, ""))
+	ebiten.SetWindowResizingMode(ebiten.WindowResizingModeEnabled)
+	ebiten.SetScreenClearedEveryFrame(false) // Draw fills the whole screen itself
+	err = ebiten.RunGameWithOptions(g, &ebiten.RunGameOptions{InitUnfocused: false})
+	if errors.Is(err, ebiten.Termination) {
+		return nil
+	}
+	return err
+}
+
+// title names the chain (and the session) for the window title.
+func title(info session.Info, suffix string) string {
+	t := "Scope - " + strings.Join(info.Chain, " -> ") + " [session " + info.ID + "]"
+	if suffix != "" {
+		t += " - " + suffix
+	}
+	return t
+}
+
+// localValue is a value the user just set, shown until the session reports it (or 1.5 s).
+type localValue struct {
+	text  string
+	until time.Time
+}
+
+// game is the Ebitengine game: state, input, drawing.
+type game struct {
+	opts   Options
+	info   session.Info
+	rem    *remote
+	feed   *frameFeed
+	player atomic.Pointer[player.Player] // set once audio arrives
+	font   *text.GoTextFaceSource
+
+	scale  float64 // device scale factor
+	w, h   int     // screen size in device pixels
+	img    *ebiten.Image
+	frameW int
+	frameH int
+	frameN uint64
+	pix    []byte // copy of the displayed frame (for S)
+
+	state  session.InfoResult
+	have   bool
+	ended  bool
+	linear bool
+	hide   bool
+	stage  int // stage R reloads (the last one touched)
+
+	widgets []widget
+	scroll  float64
+	drag    *dragState
+	focus   *pkey // text box being edited
+	edit    string
+	open    *pkey // enum dropdown
+	local   map[pkey]localValue
+
+	msg      string
+	msgUntil time.Time
+
+	started   time.Time
+	shown     []time.Time // when recent frames were displayed (preview fps)
+	lastTitle string
+
+	measureFrom  time.Time // Report: when the first frame was shown
+	measureCount int
+	measureFirst uint64
+	draws        int
+}
+
+func (g *game) status(format string, args ...any) {
+	g.msg = fmt.Sprintf(format, args...)
+	g.msgUntil = time.Now().Add(6 * time.Second)
+}
+
+func (g *game) px(v float64) float64 { return v * g.scale }
+
+// Layout reports the screen in device pixels, so everything is sharp on HiDPI displays.
+func (g *game) Layout(w, h int) (int, int) {
+	fw, fh := g.LayoutF(float64(w), float64(h))
+	return int(fw), int(fh)
+}
+
+// LayoutF implements ebiten.LayoutFer.
+func (g *game) LayoutF(w, h float64) (float64, float64) {
+	s := ebiten.Monitor().DeviceScaleFactor()
+	if s <= 0 {
+		s = 1
+	}
+	g.scale = s
+	g.w, g.h = int(w*s), int(h*s)
+	return float64(g.w), float64(g.h)
+}
+
+func (g *game) panelWidth() float64 {
+	if g.hide {
+		return 0
+	}
+	return g.px(340)
+}
+
+// Update handles input and takes the newest frame and state.
+func (g *game) Update() error {
+	select {
+	case <-g.opts.Close:
+		return ebiten.Termination
+	default:
+	}
+	if g.scale == 0 {
+		return nil
+	}
+	state, have, ended, msgs := g.rem.snapshot()
+	if have {
+		g.state, g.have = state, true
+	}
+	if ended || g.feed.isClosed() {
+		if !g.ended {
+			g.status("the session ended; showing its last frame")
+			if p := g.player.Load(); p != nil {
+				p.SetPaused(true)
+			}
+		}
+		g.ended = true
+	}
+	for _, m := range msgs {
+		g.status("%s", m)
+	}
+	if p := g.player.Load(); p != nil && !g.ended {
+		p.SetPaused(g.state.Paused)
+	}
+	if t := title(g.info, g.titleSuffix()); t != g.lastTitle {
+		ebiten.SetWindowTitle(t)
+		g.lastTitle = t
+	}
+	if pix, w, h, n, ok := g.feed.take(); ok {
+		if g.img == nil || g.frameW != w || g.frameH != h {
+			if g.img != nil {
+				g.img.Deallocate()
+			}
+			g.img = ebiten.NewImage(w, h)
+			g.frameW, g.frameH = w, h
+		}
+		g.img.WritePixels(pix)
+		g.pix = append(g.pix[:0], pix...)
+		g.frameN = n
+		now := time.Now()
+		if g.opts.Report > 0 {
+			if g.measureFrom.IsZero() {
+				g.measureFrom, g.measureFirst, g.draws = now, n, 0
+			} else {
+				g.measureCount++
+			}
+		}
+		g.shown = append(g.shown, now)
+		for len(g.shown) > 0 && now.Sub(g.shown[0]) > time.Second {
+			g.shown = g.shown[1:]
+		}
+	}
+	if g.opts.Report > 0 && !g.measureFrom.IsZero() {
+		if el := time.Since(g.measureFrom); el >= g.opts.Report {
+			out := g.opts.Out
+			if out == nil {
+				out = os.Stdout
+			}
+			fmt.Fprintf(out, "preview: %d of %d session frames shown in %.2fs: %.1f fps shown, %.1f draws/s, frame %dx%d\n",
+				g.measureCount, g.frameN-g.measureFirst, el.Seconds(), float64(g.measureCount)/el.Seconds(), float64(g.draws)/el.Seconds(), g.frameW, g.frameH)
+			return ebiten.Termination
+		}
+	}
+	g.layout()
+	if g.focus != nil {
+		return g.typeText()
+	}
+	if err := g.keys(); err != nil {
+		return err
+	}
+	g.mouse()
+	return nil
+}
+
+func (g *game) titleSuffix() string {
+	switch {
+	case g.ended:
+		return "session ended"
+	case g.state.Paused:
+		return "paused"
+	}
+	return ""
+}
+
+// keys handles the shortcuts.
+func (g *game) keys() error {
+	just := inpututil.IsKeyJustPressed
+	switch {
+	case just(ebiten.KeyEscape), just(ebiten.KeyQ):
+		if g.open != nil {
+			g.open = nil
+			return nil
+		}
+		return ebiten.Termination
+	case just(ebiten.KeySpace):
+		if g.ended {
+			return nil
+		}
+		if g.state.Paused {
+			g.rem.do(func(ctx context.Context, c *session.Client) error { return c.Resume(ctx) })
+			g.status("resumed")
+		} else {
+			g.rem.do(func(ctx context.Context, c *session.Client) error { return c.Pause(ctx) })
+			g.status("paused")
+		}
+	case just(ebiten.KeyF):
+		ebiten.SetFullscreen(!ebiten.IsFullscreen())
+	case just(ebiten.KeyH):
+		g.hide = !g.hide
+	case just(ebiten.KeyS):
+		g.saveFrame()
+	case just(ebiten.KeyR):
+		g.reload()
+	case just(ebiten.KeyL):
+		g.linear = !g.linear
+	}
+	return nil
+}
+
+// saveFrame writes the displayed frame as PNG in the working directory.
+func (g *game) saveFrame() {
+	if g.img == nil {
+		g.status("no frame to save yet")
+		return
+	}
+	f := session.Frame{Number: g.frameN, Width: g.frameW, Height: g.frameH, Channels: 4, Pix: g.pix}
+	name := fmt.Sprintf("scope-%s-%06d.png", g.info.ID, g.frameN)
+	path, err := filepath.Abs(name)
+	if err == nil {
+		err = session.WritePNG(path, &f)
+	}
+	if err != nil {
+		g.status("save failed: %v", err)
+		return
+	}
+	g.status("saved %s", path)
+}
+
+// reload asks the session to reload the plugin of the selected stage.
+func (g *game) reload() {
+	if g.ended || !g.have || g.stage >= len(g.state.Stages) {
+		return
+	}
+	st := g.state.Stages[g.stage]
+	stage, plugin, id := st.Index, st.Plugin, st.Pipeline.ID
+	g.status("reloading %s...", id)
+	g.rem.do(func(ctx context.Context, c *session.Client) error {
+		if err := c.Reload(ctx, stage, plugin); err != nil {
+			return err
+		}
+		g.rem.message("reloaded %s", id)
+		return nil
+	})
+}
+
+// Draw draws the frame, the panel and the overlay.
+func (g *game) Draw(screen *ebiten.Image) {
+	g.draws++
+	screen.Fill(color.RGBA{18, 18, 22, 255})
+	areaW := float64(g.w) - g.panelWidth()
+	if g.img != nil && areaW > 0 {
+		fw, fh := float64(g.frameW), float64(g.frameH)
+		s := min(areaW/fw, float64(g.h)/fh)
+		op := &ebiten.DrawImageOptions{}
+		op.GeoM.Scale(s, s)
+		op.GeoM.Translate((areaW-fw*s)/2, (float64(g.h)-fh*s)/2)
+		op.Filter = ebiten.FilterNearest
+		if g.linear {
+			op.Filter = ebiten.FilterLinear
+		}
+		screen.DrawImage(g.img, op)
+	} else {
+		g.text(screen, "waiting for the first frame...", g.px(20), float64(g.h)/2, 14, colDim)
+	}
+	g.drawOverlay(screen)
+	if !g.hide {
+		g.drawPanel(screen)
+	}
+	if g.ended {
+		msg := "session ended"
+		w := text.Advance(msg, g.face(22))
+		x, y := (areaW-w)/2, g.px(24)
+		vector.DrawFilledRect(screen, float32(x-g.px(14)), float32(y-g.px(6)), float32(w+g.px(28)), float32(g.px(40)), color.RGBA{150, 30, 30, 230}, false)
+		g.text(screen, msg, x, y, 22, color.White)
+	}
+	if time.Now().Before(g.msgUntil) && g.msg != "" {
+		y := float64(g.h) - g.px(28)
+		w := text.Advance(g.msg, g.face(13))
+		vector.DrawFilledRect(screen, float32(g.px(8)), float32(y-g.px(4)), float32(w+g.px(16)), float32(g.px(24)), color.RGBA{0, 0, 0, 200}, false)
+		g.text(screen, g.msg, g.px(16), y, 13, color.White)
+	}
+}
+
+// drawOverlay shows fps, ms per pipeline, drops and resolution.
+func (g *game) drawOverlay(screen *ebiten.Image) {
+	st := g.state.Stats
+	lines := []string{fmt.Sprintf("%.1f fps session | %d fps preview | %dx%d", st.FPS, len(g.shown), g.frameW, g.frameH)}
+	for _, s := range g.state.Stages {
+		lines = append(lines, fmt.Sprintf("%s %.2f ms", s.Pipeline.ID, s.MeanMS))
+	}
+	lines = append(lines, fmt.Sprintf("dropped %d | late %d | errors %d | frame %d", st.Dropped, st.Late, st.Errors, g.frameN))
+	if g.state.Paused {
+		lines = append(lines, "PAUSED (space resumes)")
+	}
+	lh := g.px(17)
+	w := 0.0
+	for _, l := range lines {
+		w = max(w, text.Advance(l, g.face(12)))
+	}
+	vector.DrawFilledRect(screen, float32(g.px(8)), float32(g.px(8)), float32(w+g.px(16)), float32(lh*float64(len(lines))+g.px(10)), color.RGBA{0, 0, 0, 160}, false)
+	for i, l := range lines {
+		g.text(screen, l, g.px(16), g.px(13)+lh*float64(i), 12, color.RGBA{220, 230, 220, 255})
+	}
+}
+
+var (
+	colPanel  = color.RGBA{32, 33, 40, 255}
+	colText   = color.RGBA{225, 225, 232, 255}
+	colDim    = color.RGBA{130, 132, 145, 255}
+	colAccent = color.RGBA{90, 160, 255, 255}
+	colTrack  = color.RGBA{60, 62, 74, 255}
+	colField  = color.RGBA{22, 23, 28, 255}
+)
+
+// face returns the UI font at a logical size.
+func (g *game) face(size float64) *text.GoTextFace {
+	return &text.GoTextFace{Source: g.font, Size: size * g.scale}
+}
+
+// text draws s with its top-left corner at (x, y) in device pixels.
+func (g *game) text(dst *ebiten.Image, s string, x, y, size float64, c color.Color) {
+	op := &text.DrawOptions{}
+	op.GeoM.Translate(x, y)
+	op.ColorScale.ScaleWithColor(c)
+	text.Draw(dst, s, g.face(size), op)
+}

@@ -1,0 +1,165 @@
+package session
+
+import (
+	"encoding/json"
+
+	"github.com/scopenative/scope/loader"
+)
+
+// Request is one line a client sends: an operation with its arguments.
+type Request struct {
+	ID   uint64          `json:"id"`             // echoed in the response
+	Op   string          `json:"op"`             // "info", "set", "pause", ...
+	Args json.RawMessage `json:"args,omitempty"` // the operation's arguments (an object)
+}
+
+// Response is the line a server answers a Request with.
+type Response struct {
+	ID     uint64          `json:"id"`
+	OK     bool            `json:"ok"`
+	Error  string          `json:"error,omitempty"`  // set when OK is false
+	Result json.RawMessage `json:"result,omitempty"` // the operation's result (an object)
+}
+
+// Built-in operations.
+const (
+	OpInfo      = "info"
+	OpSet       = "set"
+	OpPause     = "pause"
+	OpResume    = "resume"
+	OpStop      = "stop"
+	OpSaveFrame = "save-frame"
+	OpPrompts   = "prompts"
+	// OpReload is not built in: the plugin manager registers it with Server.Handle. Its
+	// arguments are ReloadArgs.
+	OpReload = "reload"
+)
+
+// ErrReloadUnavailable is the message a session without a reload handler answers OpReload with.
+const ErrReloadUnavailable = "reloading is not available in this session"
+
+// InfoResult is the answer to OpInfo: the chain with each stage's schema, values and stats.
+type InfoResult struct {
+	Session Info        `json:"session"`
+	Paused  bool        `json:"paused"`
+	Prompts []Prompt    `json:"prompts"` // for the stages whose pipeline supports prompts
+	Stages  []StageInfo `json:"stages"`
+	Stats   LiveStats   `json:"stats"`
+}
+
+// StageInfo is one pipeline of the chain.
+type StageInfo struct {
+	Index    int               `json:"index"`
+	Plugin   string            `json:"plugin"` // the library's path as installed (what reload takes)
+	Mode     string            `json:"mode"`   // "text" or "video"
+	Pipeline PipelineSchema    `json:"pipeline"`
+	Values   map[string]string `json:"values"` // key -> value as text (Param.Parse reads it)
+	MeanMS   float64           `json:"mean_ms"`
+	Calls    int               `json:"calls"`
+	Errors   int               `json:"errors"`
+}
+
+// PipelineSchema is the part of a pipeline's schema a user interface needs.
+type PipelineSchema struct {
+	ID              string        `json:"id"`
+	Name            string        `json:"name"`
+	Description     string        `json:"description,omitempty"`
+	Version         string        `json:"version,omitempty"`
+	SupportsPrompts bool          `json:"supports_prompts,omitempty"`
+	ProducesAudio   bool          `json:"produces_audio,omitempty"`
+	Params          []ParamSchema `json:"params"`
+}
+
+// ParamSchema describes one parameter with its UI hints.
+type ParamSchema struct {
+	Key         string       `json:"key"`
+	Label       string       `json:"label"`
+	Description string       `json:"description,omitempty"`
+	Type        string       `json:"type"` // bool, int, float, string, enum, color
+	Min         float64      `json:"min,omitempty"`
+	Max         float64      `json:"max,omitempty"`
+	Step        float64      `json:"step,omitempty"`
+	Options     []EnumOption `json:"options,omitempty"`
+	Default     string       `json:"default"`
+	LoadTime    bool         `json:"load_time,omitempty"`
+	Hidden      bool         `json:"hidden,omitempty"`
+	Category    string       `json:"category"` // configuration or input
+	Order       int          `json:"order"`
+}
+
+// EnumOption is one option of an enum parameter.
+type EnumOption struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+}
+
+// LiveStats are the session's counters.
+type LiveStats struct {
+	Frames    int     `json:"frames"`     // output frames so far
+	FPS       float64 `json:"fps"`        // recent output rate
+	Errors    int     `json:"errors"`     // ticks dropped because a pipeline failed
+	Late      int     `json:"late"`       // ticks that started late (with --fps)
+	Dropped   uint64  `json:"dropped"`    // input frames dropped at the source side
+	Width     int     `json:"width"`      // size of the last output frame
+	Height    int     `json:"height"`     //
+	ElapsedMS float64 `json:"elapsed_ms"` // since the run started
+}
+
+// SetArgs are the arguments of OpSet: one runtime parameter of one stage, as text.
+type SetArgs struct {
+	Stage int    `json:"stage"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Prompt is one weighted text prompt.
+type Prompt struct {
+	Text   string  `json:"text"`
+	Weight float32 `json:"weight"`
+}
+
+// PromptsArgs are the arguments of OpPrompts: the new prompts of every stage that takes them.
+type PromptsArgs struct {
+	Prompts []Prompt `json:"prompts"`
+}
+
+// SetResult is the answer to OpSet: the value as stored.
+type SetResult struct {
+	Value string `json:"value"`
+}
+
+// SaveFrameArgs are the arguments of OpSaveFrame. An empty path saves
+// scope-<session>-<frame>.png in the session's working directory.
+type SaveFrameArgs struct {
+	Path string `json:"path,omitempty"`
+}
+
+// SaveFrameResult is the answer to OpSaveFrame.
+type SaveFrameResult struct {
+	Path   string `json:"path"`
+	Frame  uint64 `json:"frame"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// ReloadArgs are the arguments of OpReload: the stage and its plugin's path.
+type ReloadArgs struct {
+	Stage  int    `json:"stage"`
+	Plugin string `json:"plugin"`
+}
+
+// Schema converts a loader pipeline to its wire form.
+func Schema(p *loader.Pipeline) PipelineSchema {
+	s := PipelineSchema{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version,
+		SupportsPrompts: p.SupportsPrompts, ProducesAudio: p.ProducesAudio, Params: []ParamSchema{}}
+	for _, q := range p.Params {
+		ps := ParamSchema{Key: q.Key, Label: q.Label, Description: q.Description, Type: q.Type.String(),
+			Min: q.Min, Max: q.Max, Step: q.Step, Default: q.Default.Text(), LoadTime: q.LoadTime,
+			Hidden: q.Hidden, Category: q.Category, Order: q.Order}
+		for _, o := range q.Options {
+			ps.Options = append(ps.Options, EnumOption{Key: o.Key, Label: o.Label})
+		}
+		s.Params = append(s.Params, ps)
+	}
+	return s
+}
