@@ -1,0 +1,120 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v3"
+
+	"github.com/scopenative/scope/validate"
+)
+
+func (a *app) pluginValidateCommand() *cli.Command {
+	var checks strings.Builder
+	tw := tabwriter.NewWriter(&checks, 0, 0, 2, ' ', 0)
+	for _, c := range validate.Checks() {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.ID, c.Doc)
+	}
+	tw.Flush()
+	return &cli.Command{
+		Name:      "validate",
+		Usage:     "check a plugin library against the ABI contract before installing or shipping it",
+		ArgsUsage: "PATH",
+		Description: "Loads the plugin and drives every pipeline, mode and memory kind it declares through odd sizes,\n" +
+			"padded pitches, guarded buffers, parameter extremes and lifecycles in the wrong order. Each check\n" +
+			"runs in a child process with a timeout, so a crash or a hang fails that check (with the signal and\n" +
+			"where it happened) instead of the validator. The report groups the checks as passed, warnings,\n" +
+			"failed and skipped; the exit status is 1 when a check failed.\n\n" +
+			"Checks (--only matches these ids):\n" + checks.String() + "\n" +
+			"  $ scope plugin validate build/plugins/invert.so\n" +
+			"  $ scope plugin validate --only 'sizes|pitch' --threads 4 my-plugin.so\n" +
+			"  $ scope plugin validate --json my-plugin.so | jq '.results[] | select(.status == \"fail\")'",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
+			&cli.StringFlag{Name: "only", Usage: "run only the checks whose id matches this `REGEX`"},
+			&cli.StringFlag{Name: "pipeline", Usage: "check only the pipelines whose id matches this `REGEX` (the library checks always run)"},
+			&cli.DurationFlag{Name: "timeout", Value: validate.DefaultTimeout, Usage: "fail a check still running after this long (hung)"},
+			&cli.IntFlag{Name: "threads", Usage: "add the parallel check: `N` instances at once must match their serial output"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "run `N` checks at once (0: one per CPU)"},
+			&cli.BoolFlag{Name: "in-process", Usage: "run the checks in this process: faster, but a plugin that crashes kills the validator, and a hung call cannot be stopped"},
+			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "run one check for a parent validator (internal)"},
+		},
+		Action: a.pluginValidate,
+	}
+}
+
+// errFailed is returned when the report has failures: the report has said everything, Main
+// only needs exit status 1.
+var errFailed = errors.New("the plugin failed validation")
+
+func (a *app) pluginValidate(ctx context.Context, cmd *cli.Command) error {
+	if cmd.Bool("child") {
+		if validate.ServeChild(ctx, cmd.Args().Slice()) != 0 {
+			return usagef("plugin validate --child: bad arguments")
+		}
+		return nil
+	}
+	if cmd.NArg() != 1 {
+		return usagef("plugin validate needs exactly one argument, the plugin file (got %d)", cmd.NArg())
+	}
+	opts := validate.Options{Timeout: cmd.Duration("timeout"), Threads: cmd.Int("threads"), Jobs: cmd.Int("jobs"), InProcess: cmd.Bool("in-process")}
+	if opts.Timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	if opts.Threads < 0 || opts.Threads > 256 {
+		return usagef("--threads must be 0..256")
+	}
+	if opts.Jobs < 0 {
+		return usagef("--jobs must be >= 0")
+	}
+	for _, f := range []struct {
+		flag string
+		dst  **regexp.Regexp
+	}{{"only", &opts.Only}, {"pipeline", &opts.Pipelines}} {
+		if expr := cmd.String(f.flag); expr != "" {
+			re, err := regexp.Compile(expr)
+			if err != nil {
+				return usagef("--%s %q: %v", f.flag, expr, err)
+			}
+			*f.dst = re
+		}
+	}
+	if opts.Only != nil && !slices.ContainsFunc(validate.Checks(), func(c validate.Check) bool { return opts.Only.MatchString(c.ID) }) {
+		var ids []string
+		for _, c := range validate.Checks() {
+			ids = append(ids, c.ID)
+		}
+		return usagef("--only %q matches no check; the checks are %s", opts.Only, strings.Join(ids, ", "))
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	path := cmd.Args().First()
+	rep, err := validate.Run(ctx, path, opts)
+	if errors.Is(err, fs.ErrNotExist) {
+		return usageError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if cmd.Bool("json") {
+		err = rep.WriteJSON(a.io.Out)
+	} else {
+		err = rep.WriteText(a.io.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Failed() {
+		return fmt.Errorf("%w: %s", errFailed, rep.Summary())
+	}
+	return nil
+}

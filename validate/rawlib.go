@@ -1,0 +1,245 @@
+package validate
+
+import (
+	"crypto/rand"
+	"debug/elf"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/ebitengine/purego"
+
+	"github.com/scopenative/scope/abi"
+)
+
+// rawLib is a plugin library opened without the loader, for what the loader does not let a
+// caller do on purpose: register twice, look at the entry table before validation, read a
+// descriptor again after an instance ran, destroy NULL. It talks to the plugin through the
+// abi mirror and purego, like the loader, and never validates anything itself.
+type rawLib struct {
+	handle    uintptr
+	entryFn   uintptr
+	table     uintptr    // what scope_plugin_entry returned
+	plugin    abi.Plugin // copy of *table (after readTable)
+	host      *rawHost
+	pathC     []byte
+	goRuntime bool
+	eb        *errBuf
+}
+
+// rawHost is the scope_host given to a raw library. host must stay the first field: the
+// log callback turns the host pointer back into the rawHost.
+type rawHost struct {
+	host    abi.Host
+	name    []byte
+	version []byte
+	logf    func(string)
+}
+
+// rawCallbacks are the host's log and get_extension functions. purego callbacks are never
+// freed (about 2000 per process), so they are made once per process and shared; they find
+// their rawHost through the host pointer they receive.
+var rawCallbacks = sync.OnceValue(func() [2]uintptr {
+	logFn := purego.NewCallback(func(host, level, msg uintptr) {
+		h := (*rawHost)(abi.Ptr(host))
+		text, _ := abi.GoString(msg)
+		if h.logf != nil {
+			h.logf(text)
+		}
+	})
+	extFn := purego.NewCallback(func(host, id uintptr) uintptr { return 0 })
+	return [2]uintptr{logFn, extFn}
+})
+
+// openRaw copies the library to a unique file (dlopen caches by path), dlopens the copy with
+// RTLD_NOW|RTLD_LOCAL and finds the entry symbol. logf receives the plugin's log lines.
+func openRaw(path string, logf func(string)) (*rawLib, error) {
+	cp, err := uniqueCopy(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := purego.Dlopen(cp, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	os.Remove(cp)
+	if err != nil {
+		return nil, fmt.Errorf("dlopen with RTLD_NOW|RTLD_LOCAL failed: %v", err)
+	}
+	l := &rawLib{handle: h, goRuntime: embedsGoRuntime(path), eb: newErrBuf()}
+	l.entryFn, err = purego.Dlsym(h, abi.EntrySymbol)
+	if err != nil || l.entryFn == 0 {
+		l.close()
+		return nil, fmt.Errorf("no exported %s symbol (export it with SCOPE_EXPORT, and only it)", abi.EntrySymbol)
+	}
+	cb := rawCallbacks()
+	l.host = &rawHost{name: abi.CString("scope-validate"), version: abi.CString("0.1.0"), logf: logf}
+	l.host.host = abi.Host{
+		StructSize: uint32(unsafe.Sizeof(abi.Host{})), ABIMajor: abi.VersionMajor, ABIMinor: abi.VersionMinor,
+		Name: uintptr(unsafe.Pointer(&l.host.name[0])), Version: uintptr(unsafe.Pointer(&l.host.version[0])),
+		Log: cb[0], GetExtension: cb[1],
+	}
+	l.pathC = abi.CString(path)
+	return l, nil
+}
+
+// entry calls scope_plugin_entry.
+func (l *rawLib) entry() uintptr {
+	t, _, _ := purego.SyscallN(l.entryFn)
+	return t
+}
+
+// readTable calls the entry and copies the table; it fails when the entry returns NULL.
+func (l *rawLib) readTable() (size uint32, err error) {
+	l.table = l.entry()
+	if l.table == 0 {
+		return 0, fmt.Errorf("%s() returned NULL", abi.EntrySymbol)
+	}
+	return abi.ReadSized(l.table, &l.plugin), nil
+}
+
+// register calls register_pipelines and returns its status, message and duration.
+func (l *rawLib) register() (abi.Status, string, time.Duration) {
+	start := time.Now()
+	st, _, _ := purego.SyscallN(l.plugin.RegisterPipelines, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&l.pathC[0])), l.eb.ptr())
+	d := time.Since(start)
+	runtime.KeepAlive(l)
+	return abi.Status(int32(st)), l.eb.message("(no message)"), d
+}
+
+// unregister calls unregister_pipelines when the plugin has one.
+func (l *rawLib) unregister() {
+	if l.plugin.UnregisterPipelines != 0 {
+		purego.SyscallN(l.plugin.UnregisterPipelines)
+	}
+}
+
+// rawPipeline is one descriptor as get_pipeline returned it.
+type rawPipeline struct {
+	ptr uintptr
+	id  string
+}
+
+// pipelines lists pipeline_count() descriptors with their ids ("" for a NULL descriptor).
+func (l *rawLib) pipelines() []rawPipeline {
+	n, _, _ := purego.SyscallN(l.plugin.PipelineCount)
+	count := int(uint32(n))
+	if count > 4096 {
+		count = 4096
+	}
+	out := make([]rawPipeline, count)
+	for i := range out {
+		p, _, _ := purego.SyscallN(l.plugin.GetPipeline, uintptr(i))
+		out[i].ptr = p
+		if p != 0 {
+			var d abi.PipelineDesc
+			abi.ReadSized(p, &d)
+			out[i].id, _ = abi.GoString(d.ID)
+		}
+	}
+	return out
+}
+
+// pipeline returns the descriptor with this id, or 0.
+func (l *rawLib) pipeline(id string) uintptr {
+	for _, p := range l.pipelines() {
+		if p.id == id {
+			return p.ptr
+		}
+	}
+	return 0
+}
+
+// extension calls the plugin's get_extension with id.
+func (l *rawLib) extension(id string) uintptr {
+	c := abi.CString(id)
+	r, _, _ := purego.SyscallN(l.plugin.GetExtension, uintptr(unsafe.Pointer(&c[0])))
+	runtime.KeepAlive(c)
+	return r
+}
+
+// close unloads the library (never one that embeds a Go runtime: those cannot unload).
+func (l *rawLib) close() {
+	if l.handle != 0 && !l.goRuntime {
+		purego.Dlclose(l.handle)
+	}
+	l.handle = 0
+	runtime.KeepAlive(l.host)
+}
+
+// uniqueCopy copies path to a new file in the temporary folder.
+func uniqueCopy(path string) (string, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("scope-validate-%d", os.Getuid()))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("copy the library: %w", err)
+	}
+	dst := filepath.Join(dir, fmt.Sprintf("%s.%d.%s.so", filepath.Base(path), os.Getpid(), hex.EncodeToString(rnd[:])))
+	in, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("copy the library: %w", err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
+	if err != nil {
+		return "", fmt.Errorf("copy the library: %w", err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return "", fmt.Errorf("copy the library: %w", err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(dst)
+		return "", fmt.Errorf("copy the library: %w", err)
+	}
+	return dst, nil
+}
+
+// embedsGoRuntime reports whether an ELF shared object carries a Go runtime.
+func embedsGoRuntime(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return f.Section(".go.buildinfo") != nil
+}
+
+// errBuf is a host-owned scope_error with its message storage.
+type errBuf struct {
+	e   abi.ErrorBuf
+	buf [1024]byte
+}
+
+func newErrBuf() *errBuf {
+	b := &errBuf{}
+	b.e = abi.ErrorBuf{StructSize: uint32(unsafe.Sizeof(abi.ErrorBuf{})), Capacity: uint32(len(b.buf)), Message: uintptr(unsafe.Pointer(&b.buf[0]))}
+	return b
+}
+
+// ptr clears the message and returns the address to pass to the plugin.
+func (b *errBuf) ptr() uintptr {
+	b.buf[0] = 0
+	b.buf[len(b.buf)-1] = 0
+	return uintptr(unsafe.Pointer(&b.e))
+}
+
+// message returns what the plugin wrote, or fallback.
+func (b *errBuf) message(fallback string) string {
+	b.buf[len(b.buf)-1] = 0
+	n := 0
+	for n < len(b.buf) && b.buf[n] != 0 {
+		n++
+	}
+	if n == 0 {
+		return fallback
+	}
+	return string(b.buf[:n])
+}
