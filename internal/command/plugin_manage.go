@@ -1,0 +1,534 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/urfave/cli/v3"
+
+	"github.com/scopenative/scope/catalog"
+	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/plugins/build"
+	"github.com/scopenative/scope/plugins/hotswap"
+	"github.com/scopenative/scope/plugins/index"
+	"github.com/scopenative/scope/plugins/manager"
+	"github.com/scopenative/scope/plugins/store"
+	scopesession "github.com/scopenative/scope/session"
+	"github.com/scopenative/scope/validate"
+)
+
+// pluginManageCommands are the plugin manager's subcommands of `scope plugin`.
+func (a *app) pluginManageCommands() []*cli.Command {
+	verbose := &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show the build tools' full output"}
+	return []*cli.Command{
+		{
+			Name:      "install",
+			Usage:     "build a plugin package from git, a folder or the plugin index and install it",
+			ArgsUsage: "SPEC",
+			Description: "SPEC is a git URL (https://host/owner/repo[.git], git+https://..., git@host:owner/repo,\n" +
+				"ssh://..., file:///path/to/repo.git or a bare repository's path) with an optional @branch,\n" +
+				"@tag or @commit; a local folder (installed linked: 'scope plugin reload' rebuilds it in place);\n" +
+				"or an index name, name==1.2.0 (index from " + index.EnvIndex + " or index in <data>/config.toml).\n" +
+				"The package is built in a staging folder and validated in a child process; nothing changes\n" +
+				"unless every step succeeds. See docs/plugin-packages.md.\n\n" +
+				"  $ scope plugin install https://github.com/scopenative/invert@v1.0.0\n" +
+				"  $ scope plugin install ./my-plugin",
+			Flags: []cli.Flag{verbose,
+				&cli.BoolFlag{Name: "force", Usage: "replace an installed plugin of the same name"}},
+			Action: a.pluginInstall,
+		},
+		{
+			Name:  "list",
+			Usage: "list installed plugins, their source, pipelines, load errors and available updates",
+			Description: "Updates are checked concurrently (git: the followed branch or tag moved; index: a newer\n" +
+				"version) and cached for 10 minutes; a check that fails shows \"unknown\".",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+				&cli.BoolFlag{Name: "refresh", Usage: "check for updates now, ignoring the cache"},
+				&cli.BoolFlag{Name: "offline", Usage: "do not check for updates"},
+			},
+			Action: a.pluginList,
+		},
+		{
+			Name:      "update",
+			Usage:     "install the newest build of a plugin's source (the followed branch or tag, or the index's latest)",
+			ArgsUsage: "NAME",
+			Flags: []cli.Flag{verbose,
+				&cli.BoolFlag{Name: "all", Usage: "update every installed plugin"}},
+			Action: a.pluginUpdate,
+		},
+		{
+			Name:      "uninstall",
+			Usage:     "remove an installed plugin",
+			ArgsUsage: "NAME",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "force", Usage: "stop the running sessions that use it first"}},
+			Action: a.pluginUninstall,
+		},
+		{
+			Name:      "reload",
+			Usage:     "rebuild a linked plugin from its folder and hot-swap it into every running session",
+			ArgsUsage: "NAME",
+			Description: "The new build is validated first; sessions keep their frames flowing from the old build\n" +
+				"until the new one is ready. A failed build keeps the old one running everywhere.",
+			Flags:  []cli.Flag{verbose},
+			Action: a.pluginReload,
+		},
+	}
+}
+
+// pluginConfig is <data>/config.toml.
+type pluginConfig struct {
+	Index string `toml:"index"`
+}
+
+// indexLocation is $SCOPE_INDEX, else index in <data>/config.toml.
+func (a *app) indexLocation() string {
+	if ix := a.io.Env(index.EnvIndex); ix != "" {
+		return ix
+	}
+	var c pluginConfig
+	if d := a.dataDir(); d != "" {
+		_, _ = toml.DecodeFile(filepath.Join(d, "config.toml"), &c)
+	}
+	return c.Index
+}
+
+// pluginManager builds the manager for one command; p shows its steps.
+func (a *app) pluginManager(cmd *cli.Command, p *progress) (*manager.Manager, error) {
+	dir := a.dataDir()
+	if dir == "" {
+		return nil, fmt.Errorf("cannot find a data folder for plugins: set SCOPE_HOME")
+	}
+	cwd, _ := os.Getwd()
+	o := manager.Options{
+		Store:    store.New(dir),
+		SDK:      func() (build.SDK, error) { return build.FindSDK(a.io.Env) },
+		Validate: validateForInstall,
+		Index:    a.indexLocation(),
+		Cwd:      cwd,
+	}
+	if p != nil {
+		o.Step = p.Step
+		if cmd.Bool("verbose") {
+			o.Log = p.Writer()
+		}
+	}
+	return manager.New(o), nil
+}
+
+// pluginFailure prints what the user needs to see about a failed transaction (the full
+// compiler output, unless --verbose already showed it) and returns the error.
+func (a *app) pluginFailure(cmd *cli.Command, err error) error {
+	var be *build.Error
+	if errors.As(err, &be) && !cmd.Bool("verbose") && len(be.Output) > 0 {
+		fmt.Fprintf(a.io.Err, "--- output of %s ---\n%s", be.Command, be.Output)
+		if !strings.HasSuffix(string(be.Output), "\n") {
+			fmt.Fprintln(a.io.Err)
+		}
+		fmt.Fprintln(a.io.Err, "---")
+	}
+	return fmt.Errorf("%w\nnothing was changed", err)
+}
+
+func oneName(cmd *cli.Command) (string, error) {
+	if cmd.NArg() != 1 {
+		return "", usagef("%s needs exactly one argument, the plugin's NAME (see 'scope plugin list')", cmd.Name)
+	}
+	return cmd.Args().First(), nil
+}
+
+func (a *app) pluginInstall(ctx context.Context, cmd *cli.Command) error {
+	if cmd.NArg() != 1 {
+		return usagef("install needs exactly one argument, SPEC: a git URL, a folder or an index name")
+	}
+	p := newProgress(a.io.Err)
+	m, err := a.pluginManager(cmd, p)
+	if err != nil {
+		return err
+	}
+	res, err := m.Install(ctx, cmd.Args().First(), manager.InstallOptions{Replace: cmd.Bool("force")})
+	p.Done()
+	if err != nil {
+		if errors.Is(err, manager.ErrAlreadyInstalled) || errors.Is(err, store.ErrLocked) {
+			return err
+		}
+		return a.pluginFailure(cmd, err)
+	}
+	pl := res.Plugin
+	fmt.Fprintf(a.io.Out, "installed %s from %s\n  pipelines: %s\n", nameVersion(pl), describeSource(pl), strings.Join(pl.Pipelines, ", "))
+	if res.Previous != nil {
+		a.swapSessions(ctx, *res.Previous, res.Library, "")
+	}
+	return nil
+}
+
+// nameVersion is "name version", or the name alone for an unversioned plugin.
+func nameVersion(p *store.Plugin) string {
+	return strings.TrimSpace(p.Name + " " + p.Version)
+}
+
+// describeSource is a plugin's source in one line.
+func describeSource(p *store.Plugin) string {
+	s := p.Source
+	switch {
+	case p.Linked:
+		return s.Path + " (linked)"
+	case s.Commit != "":
+		short := s.Commit
+		if len(short) > 7 {
+			short = short[:7]
+		}
+		where := s.URL
+		if s.Kind == "index" {
+			where = "index: " + s.Spec + " = " + s.URL
+		}
+		if s.RefKind == "commit" {
+			return fmt.Sprintf("%s@%s", where, short)
+		}
+		return fmt.Sprintf("%s@%s (%s %s)", where, s.Ref, s.RefKind, short)
+	}
+	return s.Spec
+}
+
+// pluginListEntry is one plugin in `scope plugin list --json`.
+type pluginListEntry struct {
+	store.Plugin
+	LibraryPath string                `json:"library_path"`
+	Update      *manager.UpdateStatus `json:"update,omitempty"`
+	Error       string                `json:"error,omitempty"`
+}
+
+func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
+	m, err := a.pluginManager(cmd, nil)
+	if err != nil {
+		return err
+	}
+	st, err := m.Installed()
+	if err != nil {
+		return err
+	}
+	// Load each library as the other commands would, to report the broken ones.
+	var paths []string
+	for _, p := range st.Plugins {
+		paths = append(paths, m.Store().LibPath(p.Library))
+	}
+	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	defer cat.Close()
+	failed := map[string]string{}
+	for _, f := range cat.Failed {
+		failed[f.Path] = f.Err.Error()
+	}
+	var updates map[string]manager.UpdateStatus
+	if !cmd.Bool("offline") {
+		updates = m.CheckUpdates(ctx, st, cmd.Bool("refresh"))
+	}
+	entries := []pluginListEntry{}
+	for _, p := range st.Plugins {
+		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)]}
+		if u, ok := updates[p.Name]; ok {
+			e.Update = &u
+		}
+		entries = append(entries, e)
+	}
+	if cmd.Bool("json") {
+		enc := json.NewEncoder(a.io.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Plugins []pluginListEntry `json:"plugins"`
+		}{entries})
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(a.io.Out, "No plugins installed. Install one with 'scope plugin install SPEC' (a git URL, a folder or an index name).")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.io.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tSOURCE\tPIPELINES\tUPDATE")
+	for _, e := range entries {
+		v := e.Version
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, v, describeSource(&e.Plugin), strings.Join(e.Pipelines, ", "), updateText(e.Update))
+	}
+	tw.Flush()
+	for _, e := range entries {
+		if e.Error != "" {
+			fmt.Fprintf(a.io.Out, "%s failed to load: %s\n", e.Name, e.Error)
+		}
+	}
+	return nil
+}
+
+func updateText(u *manager.UpdateStatus) string {
+	if u == nil {
+		return "not checked"
+	}
+	switch u.State {
+	case manager.UpdateAvailable:
+		l := u.Latest
+		if len(l) == 40 {
+			l = l[:7]
+		}
+		return "update available (" + l + ")"
+	case manager.UpToDate:
+		return "up to date"
+	case manager.UpdatePinned:
+		return "pinned to a commit"
+	case manager.UpdateLinked:
+		return "linked (use reload)"
+	}
+	return "unknown (" + truncate(u.Error, 60) + ")"
+}
+
+func (a *app) pluginUpdate(ctx context.Context, cmd *cli.Command) error {
+	p := newProgress(a.io.Err)
+	defer p.Done()
+	m, err := a.pluginManager(cmd, p)
+	if err != nil {
+		return err
+	}
+	var names []string
+	switch {
+	case cmd.Bool("all") && cmd.NArg() == 0:
+		st, err := m.Installed()
+		if err != nil {
+			return err
+		}
+		names = st.Names()
+	case !cmd.Bool("all") && cmd.NArg() == 1:
+		names = []string{cmd.Args().First()}
+	default:
+		return usagef("update needs a plugin NAME or --all")
+	}
+	var failures []string
+	for _, name := range names {
+		res, err := m.Update(ctx, name)
+		p.Step("")
+		if err != nil {
+			if len(names) == 1 {
+				p.Done()
+				if errors.Is(err, manager.ErrNotInstalled) || errors.Is(err, store.ErrLocked) {
+					return err
+				}
+				return a.pluginFailure(cmd, err)
+			}
+			fmt.Fprintf(a.io.Err, "update %s failed, it stays as it was: %v\n", name, err)
+			failures = append(failures, name)
+			continue
+		}
+		if !res.Changed {
+			fmt.Fprintf(a.io.Out, "%s is up to date (%s)\n", name, describeSource(res.Plugin))
+			continue
+		}
+		fmt.Fprintf(a.io.Out, "updated %s %s -> %s from %s\n", name, res.Previous.Version, res.Plugin.Version, describeSource(res.Plugin))
+		a.swapSessions(ctx, *res.Previous, res.Library, "")
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d of %d update(s) failed: %s", len(failures), len(names), strings.Join(failures, ", "))
+	}
+	return nil
+}
+
+func (a *app) pluginUninstall(ctx context.Context, cmd *cli.Command) error {
+	name, err := oneName(cmd)
+	if err != nil {
+		return err
+	}
+	m, err := a.pluginManager(cmd, nil)
+	if err != nil {
+		return err
+	}
+	st, err := m.Installed()
+	if err != nil {
+		return err
+	}
+	if pl := st.Find(name); pl != nil {
+		if users := a.sessionsUsing(*pl); len(users) > 0 {
+			if !cmd.Bool("force") {
+				return fmt.Errorf("plugin %s is in use by running session(s) %s; stop them or pass --force to stop them and uninstall", name, sessionIDs(users))
+			}
+			for _, s := range users {
+				if err := a.stopSession(ctx, s); err != nil {
+					return fmt.Errorf("stop session %s that uses %s: %w", s.ID, name, err)
+				}
+				fmt.Fprintf(a.io.Err, "stopped session %s (it used %s)\n", s.ID, name)
+			}
+		}
+	}
+	res, err := m.Uninstall(ctx, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.Out, "uninstalled %s %s (pipelines: %s)\n", name, res.Previous.Version, strings.Join(res.Previous.Pipelines, ", "))
+	return nil
+}
+
+func (a *app) pluginReload(ctx context.Context, cmd *cli.Command) error {
+	name, err := oneName(cmd)
+	if err != nil {
+		return err
+	}
+	p := newProgress(a.io.Err)
+	m, err := a.pluginManager(cmd, p)
+	if err != nil {
+		return err
+	}
+	st, err := m.Installed()
+	if err != nil {
+		return err
+	}
+	old := st.Find(name)
+	res, err := m.Reload(ctx, name)
+	p.Done()
+	if err != nil {
+		if old != nil && old.Linked && !errors.Is(err, store.ErrLocked) {
+			a.swapSessions(ctx, *old, "", err.Error()) // the sessions show the failure too
+		}
+		if errors.Is(err, manager.ErrNotInstalled) || errors.Is(err, store.ErrLocked) {
+			return err
+		}
+		return a.pluginFailure(cmd, err)
+	}
+	fmt.Fprintf(a.io.Out, "rebuilt %s from %s\n  pipelines: %s\n", nameVersion(res.Plugin), res.Plugin.Source.Path, strings.Join(res.Plugin.Pipelines, ", "))
+	if n := a.swapSessions(ctx, *res.Previous, res.Library, ""); n == 0 {
+		fmt.Fprintln(a.io.Out, "no running session uses it; the next run loads the new build")
+	}
+	return nil
+}
+
+// sessionsUsing lists the running sessions whose chain has one of the plugin's pipelines.
+func (a *app) sessionsUsing(pl store.Plugin) []scopesession.Info {
+	dir, err := scopesession.DefaultDir(a.io.Env)
+	if err != nil {
+		return nil
+	}
+	list, err := dir.List()
+	if err != nil {
+		return nil
+	}
+	var out []scopesession.Info
+	for _, s := range list {
+		if slices.ContainsFunc(s.Chain, func(id string) bool { return slices.Contains(pl.Pipelines, id) }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sessionIDs(list []scopesession.Info) string {
+	ids := make([]string, len(list))
+	for i, s := range list {
+		ids[i] = s.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+func (a *app) stopSession(ctx context.Context, s scopesession.Info) error {
+	c, err := scopesession.DialInfo(s)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Stop(ctx)
+}
+
+// swapSessions asks every running session that uses the plugin (as it was before, old) to
+// hot-swap to lib, or to report errMsg. It prints each outcome and returns how many
+// sessions it reached.
+func (a *app) swapSessions(ctx context.Context, old store.Plugin, lib, errMsg string) int {
+	users := a.sessionsUsing(old)
+	req := hotswap.Request{Plugin: old.Name, Library: lib, Pipelines: old.Pipelines, Error: errMsg}
+	if d := a.dataDir(); d != "" {
+		req.StoreDir = filepath.Join(d, store.LibDir)
+	}
+	n := 0
+	for _, s := range users {
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := a.callSession(cctx, s, req)
+		cancel()
+		n++
+		switch {
+		case errMsg != "":
+		case err != nil:
+			fmt.Fprintf(a.io.Err, "warning: session %s keeps the old %s: %v\n", s.ID, old.Name, err)
+		default:
+			fmt.Fprintf(a.io.Out, "session %s: hot-swapped %s\n", s.ID, old.Name)
+		}
+	}
+	return n
+}
+
+func (a *app) callSession(ctx context.Context, s scopesession.Info, req hotswap.Request) error {
+	c, err := scopesession.DialInfo(s)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var res hotswap.Result
+	if err := c.Call(ctx, hotswap.Op, req, &res); err != nil {
+		return err
+	}
+	for _, sw := range res.Swapped {
+		if len(sw.Dropped) > 0 {
+			fmt.Fprintf(a.io.Err, "session %s stage %d (%s): values reset to defaults: %s\n", s.ID, sw.Stage, sw.Pipeline, strings.Join(sw.Dropped, "; "))
+		}
+	}
+	return nil
+}
+
+// installedLibraries returns the library paths of the installed plugins, by path the
+// plugin's name, and a failure when the state file cannot be read.
+func installedLibraries(dir string) ([]string, map[string]store.Plugin, []catalog.Failure) {
+	if dir == "" {
+		return nil, nil, nil
+	}
+	s := store.New(dir)
+	st, err := s.Load()
+	if err != nil {
+		return nil, nil, []catalog.Failure{{Path: s.StatePath(), Err: err}}
+	}
+	byPath := map[string]store.Plugin{}
+	var paths []string
+	for _, p := range st.Plugins {
+		path := s.LibPath(p.Library)
+		paths = append(paths, path)
+		byPath[path] = p
+	}
+	return paths, byPath, nil
+}
+
+// explainInstalled rewrites the failures of installed libraries to name the plugin.
+func explainInstalled(cat *catalog.Catalog, byPath map[string]store.Plugin) {
+	for i, f := range cat.Failed {
+		if p, ok := byPath[f.Path]; ok {
+			cat.Failed[i].Err = fmt.Errorf("installed plugin %s %s (%s): %w; reinstall it with 'scope plugin update %s' or remove it with 'scope plugin uninstall %s'",
+				p.Name, p.Version, describeSource(&p), f.Err, p.Name, p.Name)
+		}
+	}
+}
+
+// validateForInstall runs every `scope plugin validate` check on a built library (each in a
+// child process, so a crashing plugin cannot take the CLI down) and refuses it when any check
+// fails, with the whole report as the reason.
+func validateForInstall(ctx context.Context, path string) (*manager.Validated, error) {
+	rep, err := validate.Run(ctx, path, validate.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Failed() {
+		var b strings.Builder
+		rep.WriteText(&b)
+		return nil, fmt.Errorf("the plugin failed validation; nothing was changed:\n%s", strings.TrimRight(b.String(), "\n"))
+	}
+	return &manager.Validated{Pipelines: rep.Pipelines, Version: rep.Version}, nil
+}
