@@ -5,7 +5,7 @@
 //               invert (examples/c/invert): a 256-entry table maps each 8-bit value v to
 //               floor(v*(1-i) + (255-v)*i + 0.5), computed in double and rebuilt only when
 //               the intensity changes; alpha (the 4th channel) is copied.
-//   throw-test  Throws std::runtime_error("boom from C++") from call() while `throw` is true:
+//   throw-test  Throws std::runtime_error("boom from C++") from call() while `throw` is on (off by default):
 //               shows that the wrapper turns exceptions into SCOPE_ERROR and a message.
 //
 // Build by hand:
@@ -111,7 +111,7 @@ public:
         return scope::PipelineSpec("throw-test", "Throw Test (C++)")
             .description("Throws from call() while `throw` is on, to test exception handling")
             .mode(scope::video_mode(1))
-            .param(scope::bool_param("throw", true).label("Throw").description("Throw std::runtime_error from call()"));
+            .param(scope::bool_param("throw", false).label("Throw").description("Throw std::runtime_error from call()"));
     }
 
     // No constructor taking a context: the wrapper default-constructs it. No prepare(): the
@@ -119,7 +119,7 @@ public:
 
     void call(scope::CallContext &ctx) override
     {
-        if (ctx.params().bool_or("throw", true)) throw std::runtime_error("boom from C++");
+        if (ctx.params().bool_or("throw", false)) throw std::runtime_error("boom from C++");
         // Otherwise pass the frame through.
         const scope::InputFrame in = ctx.input(0);
         const scope::FrameView out = ctx.output();

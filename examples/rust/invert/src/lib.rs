@@ -4,7 +4,7 @@
 //! - `invert-rust`, "Invert Colors (Rust)": the C `invert` example, byte for byte. A 256-entry
 //!   table, rebuilt when the intensity changes, maps each color sample `v` to
 //!   `floor(v*(1-i) + (255-v)*i + 0.5)` computed in `f64`; a 4th (alpha) channel is copied.
-//! - `panic-test`: panics in `call()` while its `panic` parameter is true (the default). Tests
+//! - `panic-test`: panics in `call()` while its `panic` parameter is true (off by default). Tests
 //!   use it to prove that a panic fails one frame with `SCOPE_ERROR` and the host survives.
 //!
 //! There is no `unsafe` here: the SDK holds all of it.
@@ -151,8 +151,8 @@ impl Pipeline for PanicTest {
             .param(
                 Param::bool("panic")
                     .label("Panic")
-                    .default(true)
-                    .description("Panic in every call (off = copy the input)"),
+                    .default(false)
+                    .description("Panic in every call while on (off, the default, copies the input)"),
             )
     }
 
