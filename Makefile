@@ -18,8 +18,10 @@ setup: .setup.stamp
 	@touch $@
 
 # bin/scope: pure Go, no cgo, runs on machines without a display or a GPU driver.
+# bin/scope-preview: the preview window (Ebitengine + malgo) needs cgo and the X11/GL headers.
 build: setup
 	$(GO) build -o bin/scope ./cmd/scope
+	CGO_ENABLED=1 $(GO) build -o bin/scope-preview ./cmd/scope-preview
 
 # The C example plugins, through the same CMake package plugin authors use.
 examples: setup
@@ -35,8 +37,23 @@ demo: build examples
 	@echo "demo: 30 frames of color-generator -> invert (expect RGB 245,235,225) in out/demo/"
 	@ls out/demo | head -3; echo "..."
 
+# The module's tests run without cgo, as bin/scope is built (the Xvfb preview test builds
+# scope-preview with cgo itself); the cgo-only code is vetted with cgo and the audio player
+# (null backend) is tested with it. Packages linking Ebitengine have no cgo test binaries: they
+# would panic without a display. The Go SDK (a module of its own) is tested with cgo; the Rust
+# SDK and the Rust example with cargo, when it is installed.
 test: setup
 	$(GO) test ./...
+	CGO_ENABLED=1 $(GO) vet ./render/... ./audio/player/... ./cmd/scope-preview/...
+	CGO_ENABLED=1 $(GO) test ./audio/player/...
+	cd sdk/go && CGO_ENABLED=1 $(GO) test ./...
+	@if command -v cargo >/dev/null 2>&1; then \
+		echo "cargo test (sdk/rust, examples/rust/invert)"; \
+		(cd sdk/rust && cargo test --offline --quiet) && \
+		(cd examples/rust/invert && cargo test --offline --quiet); \
+	else \
+		echo "skipping the Rust SDK tests: cargo is not installed"; \
+	fi
 
 bench: build examples
 	$(GO) test ./loader ./engine -run '^$$' -bench . -benchmem

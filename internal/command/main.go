@@ -107,6 +107,9 @@ func (a *app) root() *cli.Command {
 			a.pipelinesCommand(),
 			a.runCommand(),
 			a.benchCommand(),
+			a.sessionsCommand(),
+			a.previewCommand(),
+			a.pluginCommand(),
 		},
 	}
 }
@@ -138,15 +141,18 @@ func (a *app) dataDir() string {
 }
 
 // openCatalog loads every plugin on the search path: --plugin, SCOPE_PLUGIN_PATH, the
-// installed-plugin folder, and build/plugins beside a bin/scope built from the repository.
+// installed plugins (as plugins.json in the data folder lists them; a broken one is reported
+// with its name and never hides the others), and build/plugins beside a bin/scope built from
+// the repository.
 func (a *app) openCatalog(cmd *cli.Command) *catalog.Catalog {
-	var defaults []string
-	if d := a.dataDir(); d != "" {
-		defaults = append(defaults, filepath.Join(d, "plugins"))
-	}
+	paths := catalog.SearchPath(cmd.StringSlice("plugin"), a.io.Env(catalog.EnvPath))
+	installed, byPath, stateFailed := installedLibraries(a.dataDir())
+	paths = append(paths, installed...)
 	if exe, err := os.Executable(); err == nil {
-		defaults = append(defaults, filepath.Join(filepath.Dir(exe), "..", "build", "plugins"))
+		paths = append(paths, catalog.SearchPath(nil, "", filepath.Join(filepath.Dir(exe), "..", "build", "plugins"))...)
 	}
-	paths := catalog.SearchPath(cmd.StringSlice("plugin"), a.io.Env(catalog.EnvPath), defaults...)
-	return catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	cat.Failed = append(stateFailed, cat.Failed...)
+	explainInstalled(cat, byPath)
+	return cat
 }

@@ -31,8 +31,11 @@ func (a *app) runCommand() *cli.Command {
 			"  $ scope run color-generator --param color_r=10,color_g=20,color_b=30 --output out.png\n" +
 			"  $ scope run invert --input in.png --output out.png --param intensity=0.5\n" +
 			"  $ scope run color-generator,invert --frames 60 --output out/%05d.png\n" +
-			"  $ scope run frame-blend --input clip.mp4 --output blended.mp4 --param blend=decay",
-		Flags: []cli.Flag{
+			"  $ scope run frame-blend --input clip.mp4 --output blended.mp4 --param blend=decay\n" +
+			"  $ scope run color-generator --preview --fps 30     # a window with live controls\n" +
+			"  $ scope run tone --frames 90 --audio tone.wav     # audio-producing pipelines\n\n" +
+			"Every run is a session: 'scope sessions' lists them, 'scope preview [ID]' opens a window on one.",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
 			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, Usage: "stop after N output frames (default: until the source ends; 1 for a text-mode chain writing one image)"},
@@ -43,7 +46,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
-		},
+		}, append(sessionFlags(), watchFlag())...),
 		Action: a.run,
 	}
 }
@@ -300,12 +303,23 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if frames < 0 {
 		return usagef("--frames must be >= 0")
 	}
-	if frames == 0 && s.source == nil && (isStill(output) || output == "null") {
+	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
 		frames = 1
 	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C ends the run cleanly (the sink is finished); a second one, for a
+	// plugin stuck inside a call, kills the process as usual.
+	go func() { <-ctx.Done(); stop() }()
+	sess, err := a.newSessionRun(ctx, cmd, s.instances)
+	if err != nil {
+		return err
+	}
+	defer sess.finish()
+	s.source = sess.live(s.source)
+	ctx, cancelRun := context.WithCancel(ctx) // the session's stop op and the preview end the run
+	defer cancelRun()
 
 	var errCount int
 	cfg := engine.Config{
@@ -330,11 +344,19 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	lazy := &lazySink{ctx: ctx, spec: output, fps: cmd.Float("fps")}
 	cfg.Sink = lazy
 	s.sink = lazy
+	cfg.OnFrame = sess.onFrame
+	cfg.OnAudio = sess.onAudio
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return usageError{err}
 	}
+	if err := sess.start(eng, cancelRun); err != nil {
+		return err
+	}
+	reload := a.startReload(ctx, cmd, eng, sess.host) // `scope plugin reload` and --watch
+	defer reload.Close()
 	stats, runErr := eng.Run(ctx)
+	sessErr := sess.finish()
 	closeErr := s.close()
 	s.instances, s.source, s.sink = nil, nil, nil
 	if runErr != nil {
@@ -343,10 +365,16 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if closeErr != nil {
 		return fmt.Errorf("finish %s: %w", output, closeErr)
 	}
+	if sessErr != nil {
+		return fmt.Errorf("finish session: %w", sessErr)
+	}
 	if !cmd.Bool("quiet") {
 		fmt.Fprintln(a.io.Out, stats.Summary())
 		if lazy.opened && output != "null" {
 			fmt.Fprintf(a.io.Out, "wrote %s\n", output)
+		}
+		if sess.wavPath != "" {
+			fmt.Fprintf(a.io.Out, "wrote %s\n", sess.wavPath)
 		}
 	}
 	return nil
