@@ -118,3 +118,15 @@ func (a *app) pluginValidate(ctx context.Context, cmd *cli.Command) error {
 	}
 	return nil
 }
+
+// ServeValidateChildForTests lets a test binary stand in for the scope binary as the
+// validator's child process: call it first thing in TestMain. When the binary was started
+// with the validator's child arguments it runs that check and exits; otherwise it returns.
+// (The validator re-executes os.Executable(), which under `go test` is the test binary.)
+func ServeValidateChildForTests() {
+	child := validate.DefaultChildArgs()
+	n := len(child)
+	if len(os.Args) > n && slices.Equal(os.Args[1:1+n], child) {
+		os.Exit(Main(context.Background(), append([]string{"scope"}, os.Args[1:]...), IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	}
+}

@@ -1,28 +1,21 @@
 package command_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/scopenative/scope/internal/command"
 	"github.com/scopenative/scope/internal/plugintest"
-	"github.com/scopenative/scope/validate"
 )
 
 // TestMain lets the test binary stand in for the scope binary as a validation child:
 // validate.Run (from `scope plugin validate` or `scope plugin install`) re-executes
 // os.Executable() with validate.DefaultChildArgs, which here is this test binary.
 func TestMain(m *testing.M) {
-	child := validate.DefaultChildArgs()
-	n := len(child)
-	if len(os.Args) > n && slices.Equal(os.Args[1:1+n], child) {
-		os.Exit(command.Main(context.Background(), append([]string{"scope"}, os.Args[1:]...), command.IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
-	}
+	command.ServeValidateChildForTests()
 	os.Exit(m.Run())
 }
 

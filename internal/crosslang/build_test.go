@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/scopenative/scope/internal/command"
 	"github.com/scopenative/scope/internal/plugintest"
 )
 
@@ -22,6 +23,7 @@ var libs struct {
 
 // TestMain gives the cached libraries a folder that outlives single tests.
 func TestMain(m *testing.M) {
+	command.ServeValidateChildForTests() // `scope plugin validate` re-executes this binary
 	dir, err := os.MkdirTemp("", "scope-crosslang-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
