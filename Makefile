@@ -7,7 +7,7 @@ BUILD     ?= build
 PLUGINS   := $(BUILD)/plugins
 export CGO_ENABLED ?= 0
 
-.PHONY: all setup build examples demo test bench clean
+.PHONY: all setup build examples demo test bench gpu-check clean
 
 all: build examples
 
@@ -54,10 +54,18 @@ test: setup
 	else \
 		echo "skipping the Rust SDK tests: cargo is not installed"; \
 	fi
+	@# GPU tests pass silently only where they ran: say which skipped, and why.
+	@$(GO) test -count=1 -run GPU -v ./gpu/ ./engine/ 2>&1 | grep -B1 -- '--- SKIP' | grep -v -- '^--$$' || true
 
 bench: build examples
 	$(GO) test ./loader ./engine -run '^$$' -bench . -benchmem
 	SCOPE_PLUGIN_PATH=$(PLUGINS) bin/scope bench invert --size 1920x1080 --frames 300
 
+# On a machine with an NVIDIA GPU and the CUDA toolkit: builds invert-cuda, runs the GPU tests
+# and prints the benchmark table (scripts/gpu-check.sh; its `build` and `run` halves split the
+# Go build from the GPU machine).
+gpu-check:
+	scripts/gpu-check.sh
+
 clean:
-	rm -rf bin $(BUILD) out .setup.stamp
+	rm -rf bin $(BUILD) build-gpu out .setup.stamp

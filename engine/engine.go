@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
@@ -50,6 +51,12 @@ type Config struct {
 	// that wrote at least one sample frame), right after that stage's call succeeded; the
 	// buffer is valid during the call only.
 	OnAudio func(stage int, a *loader.Audio)
+	// Device, when set, runs pipelines that ask for CUDA memory: the engine uploads host
+	// frames for them, keeps frames on the device between such pipelines and downloads only
+	// for host pipelines and the sink. When the last pipeline's output is on the device, its
+	// download overlaps the next frame's work and the sink receives each frame one tick
+	// later. Nil means no CUDA: a pipeline that needs CUDA memory makes New fail.
+	Device Device
 }
 
 // Engine runs a Config. Its methods other than Run may be called from any goroutine; the
@@ -66,6 +73,9 @@ type Engine struct {
 	resume  chan struct{}    // closed and replaced when pause ends
 	live    Stats            // counters published after every tick (Stages not filled)
 	running bool
+
+	transfers Transfers // frames moved across PCIe (Run's goroutine only)
+	parity    int       // which parityBufs of each stage this tick uses (device runs)
 }
 
 // stage is one pipeline of the chain with its window and buffers.
@@ -88,7 +98,16 @@ type stage struct {
 	prepared bool          // prepared during the current tick
 	calls    int
 	errors   int
+
+	// With a Device: where the input arrives and what the stage asked for.
+	inMem   uint32                  // memory of the frames arriving from upstream
+	dwin    dwindow                 // input frames in device memory (req.InputMemory CUDA)
+	dinputs [][]*loader.DeviceFrame // device input lists passed to Call
+	bufs    [2]parityBufs           // alternating per tick
 }
+
+// devIn reports whether the stage takes its input in device memory.
+func (st *stage) devIn() bool { return st.video && onDevice(st.req.InputMemory) }
 
 // ErrConfig is wrapped by every error New returns for an unusable chain.
 var ErrConfig = errors.New("invalid chain")
@@ -114,6 +133,10 @@ func New(cfg Config) (*Engine, error) {
 		if p.ProducesAudio {
 			st.audio = &loader.Audio{}
 		}
+		if p.Memory&abi.MemoryHost == 0 && p.Memory != 0 && cfg.Device == nil {
+			return nil, fmt.Errorf("%w: %s needs CUDA memory and the engine has no CUDA device", ErrConfig, p.ID)
+		}
+		st.inMem = abi.MemoryHost
 		if st.video {
 			st.inputs = make([][]*frame.Frame, 1)
 			st.formats = make([]frame.Format, 1)
@@ -323,7 +346,51 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	var srcBuf *frame.Frame
 	var runErr error
 	failing := 0 // consecutive failed ticks
-	for tick := uint64(0); e.cfg.Frames == 0 || stats.Frames < e.cfg.Frames; tick++ {
+	if dev := e.cfg.Device; dev != nil {
+		unbind, err := dev.Bind()
+		if err != nil {
+			return stats, fmt.Errorf("use CUDA device %d: %w", dev.Ordinal(), err)
+		}
+		defer unbind()
+		defer e.freeDevice()
+	}
+	// pending is the last output whose download from the device is still in flight; the sink
+	// gets it after the next tick's work has been enqueued.
+	var pending *pendingOut
+	deliver := func(out *frame.Frame, ts time.Duration) error {
+		out.Index = uint64(stats.Frames)
+		out.PTS = ts
+		if e.cfg.Sink != nil {
+			if err := e.cfg.Sink.Write(out); err != nil {
+				return fmt.Errorf("write output frame %d: %w", stats.Frames, err)
+			}
+		}
+		if e.cfg.OnFrame != nil {
+			e.cfg.OnFrame(out)
+		}
+		stats.Frames++
+		e.publish(&stats, start)
+		return nil
+	}
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		p := pending
+		pending = nil
+		if err := e.cfg.Device.Wait(p.fence); err != nil {
+			return fmt.Errorf("download output frame %d: %w", stats.Frames, err)
+		}
+		return deliver(p.frame, p.ts)
+	}
+	produced := func() int {
+		if pending != nil {
+			return stats.Frames + 1
+		}
+		return stats.Frames
+	}
+	for tick := uint64(0); e.cfg.Frames == 0 || produced() < e.cfg.Frames; tick++ {
+		e.parity = int(tick % 2)
 		if err := ctx.Err(); err != nil {
 			break
 		}
@@ -365,8 +432,12 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 				}
 				continue
 			}
-			dst := st.win.slot()
-			if st.inFmt == st.win.format {
+			if st.devIn() {
+				if err := e.readToDevice(ctx, st); err != nil {
+					runErr = err
+					break
+				}
+			} else if dst := st.win.slot(); st.inFmt == st.win.format {
 				if err := e.cfg.Source.Read(ctx, dst); err != nil {
 					runErr = sourceErr(err)
 					break
@@ -384,10 +455,19 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 					break
 				}
 			}
-			st.win.commit()
+			if !st.devIn() {
+				st.win.commit()
+			}
 		}
 
-		out, err := e.runChain(ts)
+		out, fence, deferred, err := e.runChain(ts)
+		if err != nil || out == nil || !deferred {
+			// Nothing new in flight: the frame still downloading goes to the sink first.
+			if ferr := flush(); ferr != nil {
+				runErr = ferr
+				break
+			}
+		}
 		if err != nil {
 			stats.Errors++
 			failing++
@@ -402,24 +482,30 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 		if out == nil { // a window is still filling
 			continue
 		}
-		out.Index = uint64(stats.Frames)
-		out.PTS = ts
-		if e.cfg.Sink != nil {
-			if err := e.cfg.Sink.Write(out); err != nil {
-				runErr = fmt.Errorf("write output frame %d: %w", stats.Frames, err)
+		if deferred {
+			// This frame's download is enqueued; deliver the previous one meanwhile.
+			if ferr := flush(); ferr != nil {
+				runErr = ferr
 				break
 			}
+			pending = &pendingOut{frame: out, fence: fence, ts: ts}
+			continue
 		}
-		if e.cfg.OnFrame != nil {
-			e.cfg.OnFrame(out)
+		if err := deliver(out, ts); err != nil {
+			runErr = err
+			break
 		}
-		stats.Frames++
-		e.publish(&stats, start)
+	}
+	if runErr == nil || errors.Is(runErr, io.EOF) {
+		if err := flush(); err != nil {
+			runErr = err
+		}
 	}
 	if errors.Is(runErr, io.EOF) || (ctx.Err() != nil && errors.Is(runErr, ctx.Err())) {
 		runErr = nil // the source ended, or the run was stopped while reading
 	}
 	stats.Elapsed = time.Since(start)
+	stats.Transfers = e.transfers
 	for _, st := range e.stages {
 		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
 	}
@@ -453,16 +539,33 @@ func (e *Engine) prepare(i int, ts time.Duration) error {
 		st.formats[0] = st.inFmt
 		formats = st.formats
 	}
-	req, err := st.inst.Prepare(formats)
+	var req loader.Requirements
+	var err error
+	if st.inMem == abi.MemoryHost {
+		req, err = st.inst.Prepare(formats)
+	} else {
+		req, err = st.inst.PrepareOn(formats, st.inMem)
+	}
 	if err != nil {
 		st.errors++
 		return err
+	}
+	if e.cfg.Device == nil && (onDevice(req.InputMemory) || onDevice(req.OutputMemory)) {
+		st.errors++
+		return fmt.Errorf("%s asks for CUDA memory and the engine has no CUDA device", st.id)
 	}
 	st.req = req
 	if st.video {
 		want := req.Input
 		want.Width, want.Height = st.inFmt.Width, st.inFmt.Height
-		st.win.resize(want, req.InputSize)
+		if onDevice(req.InputMemory) {
+			if err := st.dwin.resize(e.cfg.Device, want, req.InputSize); err != nil {
+				st.errors++
+				return fmt.Errorf("%s: %w", st.id, err)
+			}
+		} else {
+			st.win.resize(want, req.InputSize)
+		}
 	}
 	st.prepared = true
 	if st.audio != nil && len(st.audio.Samples) < 2*req.AudioMaxFrames {
@@ -471,47 +574,108 @@ func (e *Engine) prepare(i int, ts time.Duration) error {
 	return nil
 }
 
+// pendingOut is an output frame whose download is still in flight.
+type pendingOut struct {
+	frame *frame.Frame
+	fence Fence
+	ts    time.Duration
+}
+
+// readToDevice reads the source's next frame into stage 0's pinned buffer and uploads it into
+// the stage's device window.
+func (e *Engine) readToDevice(ctx context.Context, st *stage) error {
+	bufs := &st.bufs[e.parity]
+	src, err := hostFrame(e.cfg.Device, &bufs.src, st.inFmt)
+	if err != nil {
+		return fmt.Errorf("input for %s: %w", st.id, err)
+	}
+	if err := e.cfg.Source.Read(ctx, src); err != nil {
+		return sourceErr(err)
+	}
+	if err := e.upload(st.dwin.slot(), src, bufs); err != nil {
+		return fmt.Errorf("input for %s: %w", st.id, err)
+	}
+	st.dwin.commit()
+	return nil
+}
+
+// freeDevice releases every device and pinned buffer of the chain.
+func (e *Engine) freeDevice() {
+	dev := e.cfg.Device
+	dev.Sync()
+	for _, st := range e.stages {
+		st.dwin.free(dev)
+		for i := range st.bufs {
+			st.bufs[i].free(dev)
+		}
+	}
+}
+
 // runChain calls every stage once. Stage 0's input (if any) is already in its window. It
-// returns the last stage's output, or nil when some window is not full yet.
-func (e *Engine) runChain(ts time.Duration) (*frame.Frame, error) {
+// returns the last stage's output, or nil when some window is not full yet. deferred means the
+// output is still being downloaded from the device: it is valid after Device.Wait(fence).
+func (e *Engine) runChain(ts time.Duration) (out *frame.Frame, fence Fence, deferred bool, err error) {
 	for i, st := range e.stages {
 		if !st.prepared {
 			if err := e.prepare(i, ts); err != nil {
 				e.report(i, err)
-				return nil, err
+				return nil, 0, false, err
 			}
 		}
-		if st.video && !st.win.full() {
-			return nil, nil
+		if st.video && ((st.devIn() && !st.dwin.full()) || (!st.devIn() && !st.win.full())) {
+			return nil, 0, false, nil
 		}
-		// Write straight into the next stage's window when it wants this format.
-		var out *frame.Frame
 		var next *stage
 		if i+1 < len(e.stages) {
 			next = e.stages[i+1]
 			next.inFmt = st.req.Output
+			next.inMem = st.req.OutputMemory
 			if err := e.prepare(i+1, ts); err != nil {
 				e.report(i+1, err)
-				return nil, err
-			}
-			if next.win.format == st.req.Output {
-				out = next.win.slot()
+				return nil, 0, false, err
 			}
 		}
-		if out == nil {
+		bufs := &st.bufs[e.parity]
+		devOut := onDevice(st.req.OutputMemory)
+		// Write straight into the next stage's window when it wants this format and memory.
+		var hout *frame.Frame
+		var dout *loader.DeviceFrame
+		switch {
+		case devOut && next != nil && next.devIn() && next.dwin.format == st.req.Output:
+			dout = next.dwin.slot()
+		case devOut:
+			if dout, err = devFrame(e.cfg.Device, &bufs.devOut, st.req.Output); err != nil {
+				return nil, 0, false, e.fail(i, st, err)
+			}
+		case next != nil && !next.devIn() && next.win.format == st.req.Output:
+			hout = next.win.slot()
+		case next != nil && next.devIn():
+			// Uploaded next: pinned, and not reused while the upload may be in flight.
+			if hout, err = hostFrame(e.cfg.Device, &bufs.hostOut, st.req.Output); err != nil {
+				return nil, 0, false, e.fail(i, st, err)
+			}
+		default:
 			if st.out == nil || st.out.Format != st.req.Output {
 				st.out = frame.New(st.req.Output)
 			}
-			out = st.out
+			hout = st.out
 		}
-		st.args.Output = out
+		st.args.Output, st.args.DeviceOutput = hout, dout
 		st.args.Prompts = st.prompts
 		st.args.Audio = st.audio
 		st.args.TimestampUS = ts.Microseconds()
-		st.args.Inputs = nil
+		st.args.Inputs, st.args.DeviceInputs = nil, nil
 		if st.video {
-			st.inputs[0] = st.win.frames(st.inputs[0])
-			st.args.Inputs = st.inputs
+			if st.devIn() {
+				if st.dinputs == nil {
+					st.dinputs = make([][]*loader.DeviceFrame, 1)
+				}
+				st.dinputs[0] = st.dwin.frames(st.dinputs[0])
+				st.args.DeviceInputs = st.dinputs
+			} else {
+				st.inputs[0] = st.win.frames(st.inputs[0])
+				st.args.Inputs = st.inputs
+			}
 		}
 		t0 := time.Now()
 		err := st.inst.Call(&st.args)
@@ -526,20 +690,63 @@ func (e *Engine) runChain(ts time.Duration) (*frame.Frame, error) {
 		if err != nil {
 			st.errors++
 			e.report(i, err)
-			return nil, err
+			return nil, 0, false, err
 		}
 		if e.cfg.OnAudio != nil && st.audio != nil && st.audio.Frames > 0 {
 			e.cfg.OnAudio(i, st.audio)
 		}
 		if next == nil {
-			return out, nil
-		}
-		if out == st.out {
-			if err := frame.Convert(next.win.slot(), out); err != nil {
-				return nil, fmt.Errorf("convert %s output for %s: %w", st.id, next.id, err)
+			if !devOut {
+				return hout, 0, false, nil
 			}
+			// The sink takes host frames: download, and let the next tick overlap it.
+			sink, err := hostFrame(e.cfg.Device, &bufs.sink, st.req.Output)
+			if err != nil {
+				return nil, 0, false, e.fail(i, st, err)
+			}
+			f, err := e.download(sink, dout, bufs)
+			if err != nil {
+				return nil, 0, false, e.fail(i, st, err)
+			}
+			return sink, f, true, nil
 		}
-		next.win.commit()
+		switch {
+		case !devOut && !next.devIn():
+			if hout == st.out {
+				if err := frame.Convert(next.win.slot(), hout); err != nil {
+					return nil, 0, false, fmt.Errorf("convert %s output for %s: %w", st.id, next.id, err)
+				}
+			}
+			next.win.commit()
+		case devOut && next.devIn():
+			if dout != next.dwin.slot() {
+				if err := e.cfg.Device.Convert(next.dwin.slot(), dout); err != nil {
+					return nil, 0, false, e.fail(i, st, fmt.Errorf("convert %s output for %s on the device: %w", st.id, next.id, err))
+				}
+			}
+			next.dwin.commit()
+		case !devOut && next.devIn():
+			if err := e.upload(next.dwin.slot(), hout, bufs); err != nil {
+				return nil, 0, false, e.fail(i, st, fmt.Errorf("%s output for %s: %w", st.id, next.id, err))
+			}
+			next.dwin.commit()
+		default: // device output for a host pipeline: it needs the frame now
+			f, err := e.download(next.win.slot(), dout, bufs)
+			if err == nil {
+				err = e.cfg.Device.Wait(f)
+			}
+			if err != nil {
+				return nil, 0, false, e.fail(i, st, fmt.Errorf("%s output for %s: %w", st.id, next.id, err))
+			}
+			next.win.commit()
+		}
 	}
-	return nil, nil
+	return nil, 0, false, nil
+}
+
+// fail counts and reports a device error of stage i and returns it.
+func (e *Engine) fail(i int, st *stage, err error) error {
+	st.errors++
+	e.report(i, err)
+	return err
 }

@@ -13,6 +13,8 @@ type Stats struct {
 	Late    int           // ticks that started more than one interval late (with FPS set)
 	Elapsed time.Duration // wall time of the run
 	Stages  []StageStats
+	// Transfers counts the frames moved between host and CUDA memory (zero without a Device).
+	Transfers Transfers
 }
 
 // StageStats are one pipeline's call timings.
@@ -44,6 +46,9 @@ func (s Stats) Summary() string {
 	}
 	if s.Late > 0 {
 		fmt.Fprintf(&b, " | %d late ticks", s.Late)
+	}
+	if t := s.Transfers; t.Uploads+t.Downloads > 0 {
+		fmt.Fprintf(&b, " | PCIe: %d frames up, %d down", t.Uploads, t.Downloads)
 	}
 	return b.String()
 }

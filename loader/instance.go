@@ -3,6 +3,7 @@ package loader
 import (
 	"fmt"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -61,6 +62,24 @@ type CallArgs struct {
 	Prompts     []Prompt
 	Audio       *Audio // required for pipelines that produce audio
 	TimestampUS int64
+
+	// DeviceInputs, for a port whose list is non-nil here, replaces Inputs with frames in CUDA
+	// memory (for a pipeline whose requirements asked for input_memory CUDA).
+	DeviceInputs [][]*DeviceFrame
+	// DeviceOutput, when set, replaces Output with a frame in CUDA memory (output_memory CUDA).
+	DeviceOutput *DeviceFrame
+}
+
+// DeviceFrame is a frame in CUDA device memory as the host passes it to a pipeline: the ABI
+// frame gets memory SCOPE_MEMORY_CUDA, this pointer, stream and device.
+type DeviceFrame struct {
+	frame.Format
+	Pitch  int           // bytes between rows
+	Ptr    uintptr       // CUdeviceptr of the first row
+	Stream uintptr       // CUstream the pipeline enqueues its work on
+	Device int           // CUDA device ordinal
+	Index  uint64        // sequence number in its stream
+	PTS    time.Duration // presentation time since stream start
 }
 
 // Instance is a created pipeline instance. It is not safe for concurrent use.
@@ -68,6 +87,7 @@ type Instance struct {
 	p    *Pipeline
 	mode Mode
 	ptr  uintptr // plugin's instance pointer
+	cuda int     // CUDA device ordinal passed to create, -1 for none
 
 	values Values
 	strs   [][]byte // C copies of string/enum values, indexed like values
@@ -110,6 +130,12 @@ func (p *Pipeline) lock() func() {
 // these parameter values (nil = defaults). Values are checked against the schema first; the
 // load-time ones are final for this instance.
 func (p *Pipeline) NewInstance(mode Mode, values Values) (*Instance, error) {
+	return p.NewInstanceOn(mode, values, -1)
+}
+
+// NewInstanceOn is NewInstance for a host that runs CUDA device cudaDevice (its ordinal, -1 for
+// none): create() sees it in scope_create_args.cuda_device.
+func (p *Pipeline) NewInstanceOn(mode Mode, values Values, cudaDevice int) (*Instance, error) {
 	if mode == 0 {
 		mode = p.DefaultMode().Mode
 	}
@@ -131,7 +157,7 @@ func (p *Pipeline) NewInstance(mode Mode, values Values) (*Instance, error) {
 	lib.instances++
 	lib.mu.Unlock()
 
-	in := &Instance{p: p, mode: mode, eb: newErrBuf()}
+	in := &Instance{p: p, mode: mode, eb: newErrBuf(), cuda: cudaDevice}
 	in.keys = make([][]byte, len(p.Params))
 	in.strs = make([][]byte, len(p.Params))
 	in.cvals = make([]abi.Value, len(p.Params))
@@ -152,7 +178,7 @@ func (p *Pipeline) NewInstance(mode Mode, values Values) (*Instance, error) {
 		Mode:       uint32(mode),
 		Pipeline:   p.ptr,
 		Params:     uintptr(unsafe.Pointer(&in.params)),
-		CUDADevice: -1,
+		CUDADevice: int32(cudaDevice),
 	}
 	unlock := p.lock()
 	st, _, _ := puregoCall(p.desc.Create, uintptr(unsafe.Pointer(&lib.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&in.ptr)), in.eb.ptr())
@@ -214,6 +240,10 @@ func (in *Instance) store(values Values) {
 // Pipeline returns the instance's pipeline.
 func (in *Instance) Pipeline() *Pipeline { return in.p }
 
+// CUDADevice returns the CUDA device ordinal the instance was created for (-1 for none); a
+// replacement instance (hot reload) should be created for the same one.
+func (in *Instance) CUDADevice() int { return in.cuda }
+
 // Mode returns the mode the instance was created in.
 func (in *Instance) Mode() Mode { return in.mode }
 
@@ -247,8 +277,14 @@ func (in *Instance) fail(op string, s abi.Status) error {
 }
 
 // Prepare asks the instance what its next call needs, given the formats arriving on its
-// input ports (nil in text mode).
+// input ports (nil in text mode), all in host memory.
 func (in *Instance) Prepare(inputs []frame.Format) (Requirements, error) {
+	return in.PrepareOn(inputs, abi.MemoryHost)
+}
+
+// PrepareOn is Prepare for inputs that arrive in `memory` (abi.MemoryHost or
+// abi.MemoryCUDA): prepare() sees it in each input format's memory field.
+func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (Requirements, error) {
 	if in.closed {
 		return Requirements{}, fmt.Errorf("%s: prepare on a closed instance", in.p.ID)
 	}
@@ -259,7 +295,7 @@ func (in *Instance) Prepare(inputs []frame.Format) (Requirements, error) {
 	in.formats = in.formats[:len(inputs)]
 	in.fmtPtrs = in.fmtPtrs[:len(inputs)]
 	for i, f := range inputs {
-		in.formats[i] = abi.FrameFormat{StructSize: uint32(unsafe.Sizeof(abi.FrameFormat{})), Width: uint32(f.Width), Height: uint32(f.Height), Channels: uint32(f.Channels), ElementType: uint32(f.Elem), Memory: abi.MemoryHost}
+		in.formats[i] = abi.FrameFormat{StructSize: uint32(unsafe.Sizeof(abi.FrameFormat{})), Width: uint32(f.Width), Height: uint32(f.Height), Channels: uint32(f.Channels), ElementType: uint32(f.Elem), Memory: memory}
 		in.fmtPtrs[i] = uintptr(unsafe.Pointer(&in.formats[i]))
 	}
 	in.prep = abi.PrepareArgs{StructSize: uint32(unsafe.Sizeof(in.prep)), Mode: uint32(in.mode), Params: uintptr(unsafe.Pointer(&in.params)), InputPortCount: uint32(len(inputs))}
@@ -385,13 +421,31 @@ func setFrame(dst *abi.Frame, f *frame.Frame) {
 	}
 }
 
+// setDeviceFrame describes a frame in CUDA memory to the plugin.
+func setDeviceFrame(dst *abi.Frame, f *DeviceFrame) {
+	*dst = abi.Frame{
+		StructSize:  uint32(unsafe.Sizeof(abi.Frame{})),
+		Width:       uint32(f.Width),
+		Height:      uint32(f.Height),
+		Channels:    uint32(f.Channels),
+		ElementType: uint32(f.Elem),
+		Memory:      abi.MemoryCUDA,
+		Pitch:       int64(f.Pitch),
+		Data:        f.Ptr,
+		CUDAStream:  f.Stream,
+		CUDADevice:  int32(f.Device),
+		TimestampUS: f.PTS.Microseconds(),
+		Index:       f.Index,
+	}
+}
+
 // Call runs one tick. On an error status the returned *PluginError carries the plugin's
 // message; the instance stays usable for the next tick.
 func (in *Instance) Call(a *CallArgs) error {
 	if in.closed {
 		return fmt.Errorf("%s: call on a closed instance", in.p.ID)
 	}
-	ports := len(a.Inputs)
+	ports := max(len(a.Inputs), len(a.DeviceInputs))
 	if cap(in.lists) < ports {
 		in.lists = make([]abi.FrameList, ports)
 		in.frames = make([][]abi.Frame, ports)
@@ -400,18 +454,31 @@ func (in *Instance) Call(a *CallArgs) error {
 	in.lists = in.lists[:ports]
 	in.frames = in.frames[:ports]
 	in.framePtr = in.framePtr[:ports]
-	for i, list := range a.Inputs {
-		if cap(in.frames[i]) < len(list) {
-			in.frames[i] = make([]abi.Frame, len(list))
-			in.framePtr[i] = make([]uintptr, len(list))
+	for i := 0; i < ports; i++ {
+		var list []*frame.Frame
+		var dlist []*DeviceFrame
+		if i < len(a.DeviceInputs) {
+			dlist = a.DeviceInputs[i]
 		}
-		fs := in.frames[i][:len(list)]
-		ptrs := in.framePtr[i][:len(list)]
+		if dlist == nil && i < len(a.Inputs) {
+			list = a.Inputs[i]
+		}
+		n := max(len(list), len(dlist))
+		if cap(in.frames[i]) < n {
+			in.frames[i] = make([]abi.Frame, n)
+			in.framePtr[i] = make([]uintptr, n)
+		}
+		fs := in.frames[i][:n]
+		ptrs := in.framePtr[i][:n]
 		for j, f := range list {
 			setFrame(&fs[j], f)
 			ptrs[j] = uintptr(unsafe.Pointer(&fs[j]))
 		}
-		in.lists[i] = abi.FrameList{Count: uint32(len(list))}
+		for j, f := range dlist {
+			setDeviceFrame(&fs[j], f)
+			ptrs[j] = uintptr(unsafe.Pointer(&fs[j]))
+		}
+		in.lists[i] = abi.FrameList{Count: uint32(n)}
 		if len(fs) > 0 {
 			in.lists[i].Frames = uintptr(unsafe.Pointer(&ptrs[0]))
 		}
@@ -427,7 +494,10 @@ func (in *Instance) Call(a *CallArgs) error {
 	if in.changed {
 		c.Flags |= abi.CallParamsChanged
 	}
-	if a.Output != nil {
+	if a.DeviceOutput != nil {
+		setDeviceFrame(&in.out, a.DeviceOutput)
+		c.Output = uintptr(unsafe.Pointer(&in.out))
+	} else if a.Output != nil {
 		setFrame(&in.out, a.Output)
 		c.Output = uintptr(unsafe.Pointer(&in.out))
 	}

@@ -79,7 +79,7 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if pass.frames == 0 {
 			continue
 		}
-		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames})
+		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames, Device: s.cuda.engineDevice()})
 		if err != nil {
 			return usageError{err}
 		}

@@ -110,6 +110,7 @@ func (a *app) root() *cli.Command {
 			a.sessionsCommand(),
 			a.previewCommand(),
 			a.pluginCommand(),
+			a.doctorCommand(),
 		},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/catalog"
+	"github.com/scopenative/scope/gpu"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -31,10 +32,11 @@ func (a *app) pipelinesCommand() *cli.Command {
 			}
 			cat := a.openCatalog(cmd)
 			defer cat.Close()
+			cuda := a.cudaStatus(cat.Pipelines())
 			if cmd.Bool("json") {
-				return writePipelinesJSON(a.io.Out, cat)
+				return writePipelinesJSON(a.io.Out, cat, cuda)
 			}
-			writePipelinesText(a.io.Out, cat)
+			writePipelinesText(a.io.Out, cat, cuda)
 			for _, f := range cat.Failed {
 				fmt.Fprintf(a.io.Err, "warning: %v\n", f.Err)
 			}
@@ -45,18 +47,21 @@ func (a *app) pipelinesCommand() *cli.Command {
 
 // PipelineJSON is the JSON form of one pipeline in `scope pipelines --json`.
 type PipelineJSON struct {
-	ID              string      `json:"id"`
-	Name            string      `json:"name"`
-	Description     string      `json:"description,omitempty"`
-	Version         string      `json:"version,omitempty"`
-	Author          string      `json:"author,omitempty"`
-	Plugin          string      `json:"plugin"`
-	Modes           []ModeJSON  `json:"modes"`
-	Memory          []string    `json:"memory"`
-	SupportsPrompts bool        `json:"supports_prompts"`
-	ProducesAudio   bool        `json:"produces_audio"`
-	InputPorts      []string    `json:"input_ports,omitempty"`
-	Params          []ParamJSON `json:"params"`
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Description     string     `json:"description,omitempty"`
+	Version         string     `json:"version,omitempty"`
+	Author          string     `json:"author,omitempty"`
+	Plugin          string     `json:"plugin"`
+	Modes           []ModeJSON `json:"modes"`
+	Memory          []string   `json:"memory"`
+	SupportsPrompts bool       `json:"supports_prompts"`
+	ProducesAudio   bool       `json:"produces_audio"`
+	InputPorts      []string   `json:"input_ports,omitempty"`
+	// NeedsCUDA is set for a pipeline that takes CUDA memory only when this machine cannot
+	// run CUDA: the reason.
+	NeedsCUDA string      `json:"needs_cuda,omitempty"`
+	Params    []ParamJSON `json:"params"`
 }
 
 // ModeJSON is one mode of a pipeline.
@@ -95,10 +100,27 @@ func memoryNames(mask uint32) []string {
 	return out
 }
 
-func pipelineJSON(p *loader.Pipeline) PipelineJSON {
+// cudaStatus probes CUDA when some pipeline needs it and returns "" when CUDA is usable (or
+// nobody needs it), else the one-line reason.
+func (a *app) cudaStatus(ps []*loader.Pipeline) string {
+	for _, p := range ps {
+		if needsCUDA(p) {
+			if _, err := gpu.Probe(0, a.gpuOptions()); err != nil {
+				return err.Error()
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
+func pipelineJSON(p *loader.Pipeline, cudaUnavailable string) PipelineJSON {
 	j := PipelineJSON{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Author: p.Author,
 		Plugin: p.Library().Path(), Memory: memoryNames(p.Memory), SupportsPrompts: p.SupportsPrompts,
 		ProducesAudio: p.ProducesAudio, InputPorts: p.InputPorts, Params: []ParamJSON{}}
+	if needsCUDA(p) {
+		j.NeedsCUDA = cudaUnavailable
+	}
 	for _, m := range p.Modes {
 		j.Modes = append(j.Modes, ModeJSON{Mode: m.Mode.String(), Default: m.Default, Width: m.Width, Height: m.Height, InputSize: m.InputSize})
 	}
@@ -117,7 +139,7 @@ func pipelineJSON(p *loader.Pipeline) PipelineJSON {
 	return j
 }
 
-func writePipelinesJSON(w io.Writer, cat *catalog.Catalog) error {
+func writePipelinesJSON(w io.Writer, cat *catalog.Catalog, cudaUnavailable string) error {
 	type failed struct {
 		Plugin string `json:"plugin"`
 		Error  string `json:"error"`
@@ -127,7 +149,7 @@ func writePipelinesJSON(w io.Writer, cat *catalog.Catalog) error {
 		Failed    []failed       `json:"failed"`
 	}{Pipelines: []PipelineJSON{}, Failed: []failed{}}
 	for _, p := range cat.Pipelines() {
-		out.Pipelines = append(out.Pipelines, pipelineJSON(p))
+		out.Pipelines = append(out.Pipelines, pipelineJSON(p, cudaUnavailable))
 	}
 	for _, f := range cat.Failed {
 		out.Failed = append(out.Failed, failed{Plugin: f.Path, Error: f.Err.Error()})
@@ -137,7 +159,7 @@ func writePipelinesJSON(w io.Writer, cat *catalog.Catalog) error {
 	return enc.Encode(out)
 }
 
-func writePipelinesText(w io.Writer, cat *catalog.Catalog) {
+func writePipelinesText(w io.Writer, cat *catalog.Catalog, cudaUnavailable string) {
 	ps := cat.Pipelines()
 	if len(ps) == 0 {
 		fmt.Fprintf(w, "No pipelines found. Build the examples (make examples) and add build/plugins to %s,\nor pass --plugin PATH.\n", catalog.EnvPath)
@@ -169,7 +191,11 @@ func writePipelinesText(w io.Writer, cat *catalog.Catalog) {
 			}
 			modes = append(modes, s)
 		}
-		feats := []string{"memory: " + strings.Join(memoryNames(p.Memory), ", ")}
+		mem := "memory: " + strings.Join(memoryNames(p.Memory), ", ")
+		if needsCUDA(p) && cudaUnavailable != "" {
+			mem += " (needs CUDA: " + cudaUnavailable + ")"
+		}
+		feats := []string{mem}
 		if p.SupportsPrompts {
 			feats = append(feats, "prompts")
 		}

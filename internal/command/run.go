@@ -195,6 +195,7 @@ type session struct {
 	instances []*loader.Instance
 	source    media.Source
 	sink      media.Sink
+	cuda      *cudaSession // the CUDA device when a pipeline takes CUDA memory, else nil
 }
 
 func (s *session) close() error {
@@ -208,6 +209,9 @@ func (s *session) close() error {
 	for _, in := range s.instances {
 		in.Close()
 	}
+	s.instances = nil
+	s.cuda.close()
+	s.cuda = nil
 	return err
 }
 
@@ -244,9 +248,13 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 	if err := spec.applyParams(cmd.StringSlice("load-param"), true); err != nil {
 		return nil, err
 	}
-	s := &session{spec: spec}
+	cuda, err := a.openCUDA(spec.pipelines)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{spec: spec, cuda: cuda}
 	for i, p := range spec.pipelines {
-		in, err := p.NewInstance(spec.modes[i], spec.values[i])
+		in, err := p.NewInstanceOn(spec.modes[i], spec.values[i], cuda.ordinal())
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("start %s: %w", p.ID, err)
@@ -330,6 +338,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		Prompts: prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,
+		Device:               s.cuda.engineDevice(),
 		OnError: func(stage int, err error) {
 			errCount++
 			if errCount <= 10 {
@@ -358,7 +367,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	stats, runErr := eng.Run(ctx)
 	sessErr := sess.finish()
 	closeErr := s.close()
-	s.instances, s.source, s.sink = nil, nil, nil
+	s.source, s.sink = nil, nil
 	if runErr != nil {
 		return runErr
 	}

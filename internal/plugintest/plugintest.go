@@ -72,3 +72,11 @@ func Examples(t testing.TB, dir string) map[string]string {
 	}
 	return libs
 }
+
+// FakeCUDA builds testdata/fake-cuda.c into dir/fake-cuda.so and returns its path: a pipeline
+// "invert-cuda" that declares CUDA memory only but reads its frames as host memory, for
+// engine tests whose device is a host-memory test double (never for a real GPU).
+func FakeCUDA(t testing.TB, dir string) string {
+	t.Helper()
+	return BuildC(t, filepath.Join(dir, "fake-cuda.so"), []string{filepath.Join(Root(t), "internal", "plugintest", "testdata", "fake-cuda.c")})
+}

@@ -204,7 +204,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			return abort(fmt.Errorf("the new build no longer provides pipeline %s (stage %d)", old.Pipeline().ID, i))
 		}
 		vals, carried, dropped := Carry(old.Pipeline(), np, s.eng.Values(i))
-		in, err := np.NewInstance(old.Mode(), vals)
+		in, err := np.NewInstanceOn(old.Mode(), vals, old.CUDADevice()) // same device as the old one
 		if err != nil {
 			return abort(fmt.Errorf("create the new %s: %w", np.ID, err))
 		}
