@@ -151,7 +151,15 @@ func (c *Catalog) Pipeline(id string) (*loader.Pipeline, error) {
 	}
 	msg := fmt.Sprintf("unknown pipeline %q", id)
 	if ids := c.IDs(); len(ids) > 0 {
-		msg += "; known pipelines: " + strings.Join(ids, ", ")
+		if near := similar(id, ids); len(near) > 0 {
+			msg += "; did you mean " + strings.Join(near, ", ") + "?"
+		}
+		const most = 20
+		if len(ids) > most {
+			msg += fmt.Sprintf("; known pipelines: %s and %d more (see 'scope pipelines')", strings.Join(ids[:most], ", "), len(ids)-most)
+		} else {
+			msg += "; known pipelines: " + strings.Join(ids, ", ")
+		}
 	} else {
 		msg += "; no plugins were found: build them (make examples) and add their folder to " + EnvPath + " or pass --plugin PATH"
 	}
@@ -166,4 +174,42 @@ func (c *Catalog) Close() {
 	for _, l := range c.Libraries {
 		l.Close()
 	}
+}
+
+// similar returns up to three ids that contain id or that id contains (case-insensitive),
+// so a typo such as "invrt" or a partial "invert0r" still points somewhere.
+func similar(id string, ids []string) []string {
+	var out []string
+	l := strings.ToLower(id)
+	for _, k := range ids {
+		kl := strings.ToLower(k)
+		if strings.Contains(kl, l) || strings.Contains(l, kl) || editDistance(l, kl) <= 2 {
+			out = append(out, k)
+			if len(out) == 3 {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

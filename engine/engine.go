@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,6 +124,10 @@ func New(cfg Config) (*Engine, error) {
 		st := &stage{inst: in, id: p.ID, video: in.Mode() == loader.ModeVideo}
 		if !p.ProducesVideo {
 			return nil, fmt.Errorf("%w: %s produces no video; audio-only pipelines cannot be part of a video chain yet", ErrConfig, p.ID)
+		}
+		if st.video && len(p.InputPorts) > 1 {
+			return nil, fmt.Errorf("%w: %s needs %d inputs (ports %s); a chain feeds each pipeline one input, so multi-input pipelines cannot run yet",
+				ErrConfig, p.ID, len(p.InputPorts), strings.Join(p.InputPorts, ", "))
 		}
 		if i > 0 && !st.video {
 			return nil, fmt.Errorf("%w: %s runs in text mode (it takes no input), so it can only start a chain, not follow %s", ErrConfig, p.ID, cfg.Stages[i-1].Pipeline().ID)
@@ -421,6 +426,12 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 			if err := e.prepare(0, ts); err != nil {
 				e.report(0, err)
 				stats.Errors++
+				failing++
+				e.publish(&stats, start)
+				if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
+					runErr = fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
+					break
+				}
 				// Without requirements we cannot size the window; still consume the frame
 				// so the source keeps time.
 				if srcBuf == nil {

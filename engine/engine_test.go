@@ -317,3 +317,21 @@ func TestStopWhileReadingIsCleanEnd(t *testing.T) {
 		t.Fatalf("a run stopped while its source was reading returned %v, want nil", err)
 	}
 }
+
+func TestFailingPrepareOfFirstStageGivesUp(t *testing.T) {
+	lib, err := loader.Open(plugintest.BuildC(t, filepath.Join(t.TempDir(), "tp.so"), []string{filepath.Join(plugintest.Root(t), "loader", "testdata", "testplugin.c")}), loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	cp := instance(t, lib, "copy", loader.ModeVideo, "label=fail-prepare")
+	src := &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: src, MaxConsecutiveErrors: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "giving up after 5 failed frames in a row") || !strings.Contains(err.Error(), "refusing to prepare on purpose") {
+		t.Fatalf("a first stage whose prepare always fails: %v", err)
+	}
+}

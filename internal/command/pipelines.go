@@ -202,6 +202,9 @@ func writePipelinesText(w io.Writer, cat *catalog.Catalog, cudaUnavailable strin
 		if p.ProducesAudio {
 			feats = append(feats, "audio")
 		}
+		if len(p.InputPorts) > 1 {
+			feats = append(feats, fmt.Sprintf("%d inputs (%s; not runnable in a chain yet)", len(p.InputPorts), strings.Join(p.InputPorts, ", ")))
+		}
 		fmt.Fprintf(w, "  modes: %s; %s\n", strings.Join(modes, ", "), strings.Join(feats, "; "))
 		if len(p.Params) == 0 {
 			fmt.Fprintln(w, "  no parameters")

@@ -24,7 +24,8 @@ static void t_destroy(void *inst) { free(inst); }
 static scope_status t_prepare(void *inst, const scope_prepare_args *args, scope_requirements *req, scope_error *err)
 {
     state *s = inst;
-    (void)args; (void)err;
+    if (strcmp(scope_params_string(args->params, "label", ""), "fail-prepare") == 0)
+        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "refusing to prepare on purpose");
     s->prepared = 1;
     req->input_size = 1;
     return SCOPE_OK;
