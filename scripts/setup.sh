@@ -4,25 +4,21 @@
 # Safe to run again: it only installs what is missing.
 set -euo pipefail
 
-# Debian packages and the command that proves each is there.
-declare -A need=(
-  [gcc]=gcc [g++]=g++ [make]=make [cmake]=cmake [git]=git [pkg-config]=pkg-config
-  [ffmpeg]=ffmpeg [xvfb]=Xvfb [imagemagick]=import
-  # The preview window (Ebitengine) needs X11/GL headers to build.
-  [libgl1-mesa-dev]=/usr/include/GL/gl.h [libx11-dev]=/usr/include/X11/Xlib.h
-  [libxrandr-dev]=/usr/include/X11/extensions/Xrandr.h [libxcursor-dev]=/usr/include/X11/Xcursor/Xcursor.h
-  [libxinerama-dev]=/usr/include/X11/extensions/Xinerama.h [libxi-dev]=/usr/include/X11/extensions/XInput2.h
-  [libxxf86vm-dev]=/usr/include/X11/extensions/xf86vmode.h
+# Debian packages the build and the tests use: compilers and build tools, ffmpeg (video
+# files), Xvfb and ImageMagick (the preview test), the X11/GL headers (the preview window
+# builds with cgo), frei0r-plugins (the frei0r bridge has something to bridge).
+packages=(
+  gcc g++ make cmake git pkg-config ffmpeg xvfb imagemagick frei0r-plugins
+  libgl1-mesa-dev libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev
 )
 missing=()
-for pkg in "${!need[@]}"; do
-  probe=${need[$pkg]}
-  if [[ $probe == /* ]]; then [[ -e $probe ]] || missing+=("$pkg")
-  else command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg"); fi
+for pkg in "${packages[@]}"; do
+  if command -v dpkg-query >/dev/null 2>&1; then
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  fi
 done
 
 if ((${#missing[@]})); then
-  IFS=$'\n' missing=($(sort <<<"${missing[*]}")); unset IFS
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "setup: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
