@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 )
 
 // HandlerFunc runs one operation: req is the request's "args" object (may be empty), the
@@ -62,8 +63,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer func() {
+		// Stop reading, but let a request being answered (a "stop", typically) write its
+		// response: shutting the read side ends each connection's loop after that write.
 		s.mu.Lock()
 		for c := range s.conns {
+			c.SetWriteDeadline(time.Now().Add(time.Second))
+			if cr, ok := c.(interface{ CloseRead() error }); ok && cr.CloseRead() == nil {
+				continue
+			}
 			c.Close()
 		}
 		s.mu.Unlock()

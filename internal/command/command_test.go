@@ -172,7 +172,8 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"run", "nope"}, []string{`unknown pipeline "nope"`, "known pipelines:", "color-generator", "invert"}},
+		{[]string{"run", "nope"}, []string{`unknown pipeline "nope"`, "known pipelines:", "channel-mix, color-generator"}},
+		{[]string{"run", "invrt"}, []string{`unknown pipeline "invrt"; did you mean invert?`}},
 		{[]string{"run", "invert", "--param", "strength=1"}, []string{`invert has no parameter "strength"; valid keys: intensity`}},
 		{[]string{"run", "invert", "--param", "intensity=2"}, []string{"intensity: 2 is out of range; allowed range 0..1"}},
 		{[]string{"run", "invert", "--param", "intensity=much"}, []string{`intensity: "much" is not a number; allowed range 0..1`}},
