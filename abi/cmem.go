@@ -48,3 +48,37 @@ func ReadSized[T any](p uintptr, dst *T) uint32 {
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(dst)), n), unsafe.Slice((*byte)(Ptr(p)), n))
 	return size
 }
+
+// ErrorBuffer is a host-owned scope_error with its message storage, for passing to plugin
+// functions. Keep it alive (and unmoved: allocate it with NewErrorBuffer) during the call.
+type ErrorBuffer struct {
+	e   ErrorBuf
+	buf [1024]byte
+}
+
+// NewErrorBuffer returns an empty error buffer.
+func NewErrorBuffer() *ErrorBuffer {
+	b := &ErrorBuffer{}
+	b.e = ErrorBuf{StructSize: uint32(unsafe.Sizeof(ErrorBuf{})), Capacity: uint32(len(b.buf)), Message: uintptr(unsafe.Pointer(&b.buf[0]))}
+	return b
+}
+
+// Ptr clears the message and returns the scope_error address to pass to the plugin.
+func (b *ErrorBuffer) Ptr() uintptr {
+	b.buf[0] = 0
+	b.buf[len(b.buf)-1] = 0
+	return uintptr(unsafe.Pointer(&b.e))
+}
+
+// Message returns what the plugin wrote, or fallback when it wrote nothing.
+func (b *ErrorBuffer) Message(fallback string) string {
+	b.buf[len(b.buf)-1] = 0
+	n := 0
+	for n < len(b.buf) && b.buf[n] != 0 {
+		n++
+	}
+	if n == 0 {
+		return fallback
+	}
+	return string(b.buf[:n])
+}

@@ -95,7 +95,7 @@ type Instance struct {
 	cvals  []abi.Value
 	params abi.Params
 
-	eb       *errBuf
+	eb       *abi.ErrorBuffer
 	prep     abi.PrepareArgs
 	req      abi.Requirements
 	formats  []abi.FrameFormat
@@ -157,7 +157,7 @@ func (p *Pipeline) NewInstanceOn(mode Mode, values Values, cudaDevice int) (*Ins
 	lib.instances++
 	lib.mu.Unlock()
 
-	in := &Instance{p: p, mode: mode, eb: newErrBuf(), cuda: cudaDevice}
+	in := &Instance{p: p, mode: mode, eb: abi.NewErrorBuffer(), cuda: cudaDevice}
 	in.keys = make([][]byte, len(p.Params))
 	in.strs = make([][]byte, len(p.Params))
 	in.cvals = make([]abi.Value, len(p.Params))
@@ -181,7 +181,7 @@ func (p *Pipeline) NewInstanceOn(mode Mode, values Values, cudaDevice int) (*Ins
 		CUDADevice: int32(cudaDevice),
 	}
 	unlock := p.lock()
-	st, _, _ := puregoCall(p.desc.Create, uintptr(unsafe.Pointer(&lib.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&in.ptr)), in.eb.ptr())
+	st, _, _ := puregoCall(p.desc.Create, uintptr(unsafe.Pointer(&lib.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&in.ptr)), in.eb.Ptr())
 	unlock()
 	runtime.KeepAlive(in)
 	if s := abi.Status(int32(st)); s != abi.OK {
@@ -273,7 +273,7 @@ func (in *Instance) SetParams(values Values) error {
 }
 
 func (in *Instance) fail(op string, s abi.Status) error {
-	return &PluginError{Pipeline: in.p.ID, File: in.p.lib.path, Op: op, Status: s, Message: in.eb.message("(no message)")}
+	return &PluginError{Pipeline: in.p.ID, File: in.p.lib.path, Op: op, Status: s, Message: in.eb.Message("(no message)")}
 }
 
 // Prepare asks the instance what its next call needs, given the formats arriving on its
@@ -304,7 +304,7 @@ func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (Requirement
 	}
 	in.req = abi.Requirements{StructSize: uint32(unsafe.Sizeof(in.req))}
 	unlock := in.p.lock()
-	st, _, _ := puregoCall(in.p.desc.Prepare, in.ptr, uintptr(unsafe.Pointer(&in.prep)), uintptr(unsafe.Pointer(&in.req)), in.eb.ptr())
+	st, _, _ := puregoCall(in.p.desc.Prepare, in.ptr, uintptr(unsafe.Pointer(&in.prep)), uintptr(unsafe.Pointer(&in.req)), in.eb.Ptr())
 	unlock()
 	runtime.KeepAlive(in)
 	if s := abi.Status(int32(st)); s != abi.OK {
@@ -514,7 +514,7 @@ func (in *Instance) Call(a *CallArgs) error {
 		c.Audio = uintptr(unsafe.Pointer(&in.audio))
 	}
 	unlock := in.p.lock()
-	st, _, _ := purego.SyscallN(in.p.desc.CallFn, in.ptr, uintptr(unsafe.Pointer(c)), in.eb.ptr())
+	st, _, _ := purego.SyscallN(in.p.desc.CallFn, in.ptr, uintptr(unsafe.Pointer(c)), in.eb.Ptr())
 	unlock()
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(in)

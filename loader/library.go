@@ -163,8 +163,8 @@ func Open(path string, opts Options) (*Library, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	lib := &Library{path: path, keepLoaded: opts.KeepLoaded, goRuntime: embedsGoRuntime(abs)}
-	copyPath, err := privateCopy(abs, opts.CopyDir)
+	lib := &Library{path: path, keepLoaded: opts.KeepLoaded, goRuntime: EmbedsGoRuntime(abs)}
+	copyPath, err := PrivateCopy(abs, opts.CopyDir)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
@@ -220,14 +220,14 @@ func Open(path string, opts Options) (*Library, error) {
 	}
 	lib.host = hb
 
-	eb := newErrBuf()
+	eb := abi.NewErrorBuffer()
 	pathC := abi.CString(path)
 	start := time.Now()
-	st, _, _ := purego.SyscallN(lib.entry.RegisterPipelines, uintptr(unsafe.Pointer(&hb.host)), uintptr(unsafe.Pointer(&pathC[0])), eb.ptr())
+	st, _, _ := purego.SyscallN(lib.entry.RegisterPipelines, uintptr(unsafe.Pointer(&hb.host)), uintptr(unsafe.Pointer(&pathC[0])), eb.Ptr())
 	lib.RegisterTime = time.Since(start)
 	runtime.KeepAlive(pathC)
 	if s := abi.Status(int32(st)); s != abi.OK {
-		return nil, fmt.Errorf("load %s: register_pipelines failed (%v): %s", path, s, eb.message("no message"))
+		return nil, fmt.Errorf("load %s: register_pipelines failed (%v): %s", path, s, eb.Message("no message"))
 	}
 	lib.registered = true
 
@@ -266,8 +266,10 @@ func (l *Library) unload() {
 	runtime.KeepAlive(l.host)
 }
 
-// privateCopy copies src to a uniquely named file in dir and returns its path.
-func privateCopy(src, dir string) (string, error) {
+// PrivateCopy copies the library src to a uniquely named file in dir (the zero value: a
+// "scope-libs" folder in os.TempDir()) and returns its path. Loading such a copy instead of src
+// is what makes a rebuilt library at the same path load fresh: dlopen caches by path.
+func PrivateCopy(src, dir string) (string, error) {
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("scope-libs-%d", os.Getuid()))
 	}
@@ -300,44 +302,13 @@ func privateCopy(src, dir string) (string, error) {
 	return dst, nil
 }
 
-// embedsGoRuntime reports whether an ELF shared object carries a Go runtime.
-func embedsGoRuntime(path string) bool {
+// EmbedsGoRuntime reports whether the ELF shared object at path carries a Go runtime (a Go
+// c-shared library, which must never be dlclosed).
+func EmbedsGoRuntime(path string) bool {
 	f, err := elf.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	return f.Section(".go.buildinfo") != nil
-}
-
-// errBuf is a host-owned scope_error with its message storage.
-type errBuf struct {
-	e   abi.ErrorBuf
-	buf [1024]byte
-}
-
-func newErrBuf() *errBuf {
-	b := &errBuf{}
-	b.e = abi.ErrorBuf{StructSize: uint32(unsafe.Sizeof(abi.ErrorBuf{})), Capacity: uint32(len(b.buf)), Message: uintptr(unsafe.Pointer(&b.buf[0]))}
-	return b
-}
-
-// ptr resets the message and returns the address to pass to the plugin.
-func (b *errBuf) ptr() uintptr {
-	b.buf[0] = 0
-	b.buf[len(b.buf)-1] = 0
-	return uintptr(unsafe.Pointer(&b.e))
-}
-
-// message returns what the plugin wrote, or fallback when it wrote nothing.
-func (b *errBuf) message(fallback string) string {
-	b.buf[len(b.buf)-1] = 0
-	n := 0
-	for n < len(b.buf) && b.buf[n] != 0 {
-		n++
-	}
-	if n == 0 {
-		return fallback
-	}
-	return string(b.buf[:n])
 }

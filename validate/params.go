@@ -240,13 +240,13 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 			mode = m
 		}
 	}
-	eb := newErrBuf()
+	eb := abi.NewErrorBuffer()
 	args := abi.CreateArgs{StructSize: uint32(unsafe.Sizeof(abi.CreateArgs{})), Mode: mode.Mode, Pipeline: ptr, Params: uintptr(unsafe.Pointer(&params)), CUDADevice: -1}
 	var inst uintptr
 	e.tr.step("create with the declared defaults")
-	st, _, _ := purego.SyscallN(d.Create, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&inst)), eb.ptr())
+	st, _, _ := purego.SyscallN(d.Create, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&inst)), eb.Ptr())
 	if s := abi.Status(int32(st)); s != abi.OK {
-		return "create", fmt.Errorf("create failed (%v): %s", s, eb.message("(no message)"))
+		return "create", fmt.Errorf("create failed (%v): %s", s, eb.Message("(no message)"))
 	}
 	if inst == 0 {
 		return "create", fmt.Errorf("create returned SCOPE_OK but no instance")
@@ -274,10 +274,10 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 	}
 	req := abi.Requirements{StructSize: uint32(unsafe.Sizeof(abi.Requirements{}))}
 	e.tr.step("prepare (%dx%d rgb u8) with the declared defaults", w, h)
-	st, _, _ = purego.SyscallN(d.Prepare, inst, uintptr(unsafe.Pointer(&prep)), uintptr(unsafe.Pointer(&req)), eb.ptr())
+	st, _, _ = purego.SyscallN(d.Prepare, inst, uintptr(unsafe.Pointer(&prep)), uintptr(unsafe.Pointer(&req)), eb.Ptr())
 	if s := abi.Status(int32(st)); s != abi.OK {
 		destroy()
-		return "create, prepare and destroy", fmt.Errorf("prepare failed (%v): %s", s, eb.message("(no message)"))
+		return "create, prepare and destroy", fmt.Errorf("prepare failed (%v): %s", s, eb.Message("(no message)"))
 	}
 	if req.InputMemory == abi.MemoryCUDA || req.OutputMemory == abi.MemoryCUDA {
 		destroy()
@@ -354,13 +354,13 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 		defer runtime.KeepAlive(samples)
 	}
 	e.tr.step("call (%dx%d rgb u8) with the declared defaults", w, h)
-	st, _, _ = purego.SyscallN(d.CallFn, inst, uintptr(unsafe.Pointer(&call)), eb.ptr())
+	st, _, _ = purego.SyscallN(d.CallFn, inst, uintptr(unsafe.Pointer(&call)), eb.Ptr())
 	runtime.KeepAlive(frames)
 	runtime.KeepAlive(ptrs)
 	runtime.KeepAlive(keep)
 	if s := abi.Status(int32(st)); s != abi.OK {
 		destroy()
-		return "create, prepare, call and destroy", fmt.Errorf("call failed (%v): %s", s, eb.message("(no message)"))
+		return "create, prepare, call and destroy", fmt.Errorf("call failed (%v): %s", s, eb.Message("(no message)"))
 	}
 	destroy()
 	runtime.KeepAlive(values)

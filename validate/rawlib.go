@@ -1,11 +1,7 @@
 package validate
 
 import (
-	"crypto/rand"
-	"debug/elf"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +12,7 @@ import (
 	"github.com/ebitengine/purego"
 
 	"github.com/scopenative/scope/abi"
+	"github.com/scopenative/scope/loader"
 )
 
 // rawLib is a plugin library opened without the loader, for what the loader does not let a
@@ -30,7 +27,7 @@ type rawLib struct {
 	host      *rawHost
 	pathC     []byte
 	goRuntime bool
-	eb        *errBuf
+	eb        *abi.ErrorBuffer
 }
 
 // rawHost is the scope_host given to a raw library. host must stay the first field: the
@@ -69,7 +66,7 @@ func openRaw(path string, logf func(string)) (*rawLib, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dlopen with RTLD_NOW|RTLD_LOCAL failed: %v", err)
 	}
-	l := &rawLib{handle: h, goRuntime: embedsGoRuntime(path), eb: newErrBuf()}
+	l := &rawLib{handle: h, goRuntime: loader.EmbedsGoRuntime(path), eb: abi.NewErrorBuffer()}
 	l.entryFn, err = purego.Dlsym(h, abi.EntrySymbol)
 	if err != nil || l.entryFn == 0 {
 		l.close()
@@ -104,10 +101,10 @@ func (l *rawLib) readTable() (size uint32, err error) {
 // register calls register_pipelines and returns its status, message and duration.
 func (l *rawLib) register() (abi.Status, string, time.Duration) {
 	start := time.Now()
-	st, _, _ := purego.SyscallN(l.plugin.RegisterPipelines, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&l.pathC[0])), l.eb.ptr())
+	st, _, _ := purego.SyscallN(l.plugin.RegisterPipelines, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&l.pathC[0])), l.eb.Ptr())
 	d := time.Since(start)
 	runtime.KeepAlive(l)
-	return abi.Status(int32(st)), l.eb.message("(no message)"), d
+	return abi.Status(int32(st)), l.eb.Message("(no message)"), d
 }
 
 // unregister calls unregister_pipelines when the plugin has one.
@@ -170,76 +167,11 @@ func (l *rawLib) close() {
 	runtime.KeepAlive(l.host)
 }
 
-// uniqueCopy copies path to a new file in the temporary folder.
+// uniqueCopy copies path to a new file in the validator's temporary folder.
 func uniqueCopy(path string) (string, error) {
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return "", err
-	}
-	dir := filepath.Join(os.TempDir(), fmt.Sprintf("scope-validate-%d", os.Getuid()))
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("copy the library: %w", err)
-	}
-	dst := filepath.Join(dir, fmt.Sprintf("%s.%d.%s.so", filepath.Base(path), os.Getpid(), hex.EncodeToString(rnd[:])))
-	in, err := os.Open(path)
+	dst, err := loader.PrivateCopy(path, filepath.Join(os.TempDir(), fmt.Sprintf("scope-validate-%d", os.Getuid())))
 	if err != nil {
-		return "", fmt.Errorf("copy the library: %w", err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-	if err != nil {
-		return "", fmt.Errorf("copy the library: %w", err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return "", fmt.Errorf("copy the library: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
 		return "", fmt.Errorf("copy the library: %w", err)
 	}
 	return dst, nil
-}
-
-// embedsGoRuntime reports whether an ELF shared object carries a Go runtime.
-func embedsGoRuntime(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	return f.Section(".go.buildinfo") != nil
-}
-
-// errBuf is a host-owned scope_error with its message storage.
-type errBuf struct {
-	e   abi.ErrorBuf
-	buf [1024]byte
-}
-
-func newErrBuf() *errBuf {
-	b := &errBuf{}
-	b.e = abi.ErrorBuf{StructSize: uint32(unsafe.Sizeof(abi.ErrorBuf{})), Capacity: uint32(len(b.buf)), Message: uintptr(unsafe.Pointer(&b.buf[0]))}
-	return b
-}
-
-// ptr clears the message and returns the address to pass to the plugin.
-func (b *errBuf) ptr() uintptr {
-	b.buf[0] = 0
-	b.buf[len(b.buf)-1] = 0
-	return uintptr(unsafe.Pointer(&b.e))
-}
-
-// message returns what the plugin wrote, or fallback.
-func (b *errBuf) message(fallback string) string {
-	b.buf[len(b.buf)-1] = 0
-	n := 0
-	for n < len(b.buf) && b.buf[n] != 0 {
-		n++
-	}
-	if n == 0 {
-		return fallback
-	}
-	return string(b.buf[:n])
 }
