@@ -39,7 +39,7 @@ func TestPlugins(t *testing.T) {
 	run(t, example, goTool, "build", "-buildmode=c-shared", "-o", invert, ".")
 	run(t, ".", goTool, "build", "-buildmode=c-shared", "-o", gray, "./testdata/gray")
 	run(t, ".", cc, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra", "-pedantic", "-Werror",
-		"-Iscope", "testdata/harness.c", "-o", harness, "-ldl", "-lpthread", "-lm")
+		"-I../../include", "testdata/harness.c", "-o", harness, "-ldl", "-lpthread", "-lm")
 
 	for _, lib := range []string{invert, gray} {
 		if syms := exported(t, lib); !syms["scope_plugin_entry"] {

@@ -12,7 +12,7 @@
 #define SCOPE_GO_SDK_H
 
 #include <stdlib.h>
-#include "plugin.h"
+#include <scope/plugin.h> /* the scope installation's header: see doc.go (#cgo CFLAGS) */
 
 /* The library's one entry point (entry.c). */
 SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void);

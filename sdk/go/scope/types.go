@@ -1,6 +1,10 @@
 package scope
 
 /*
+// The ABI header comes from the scope installation this SDK is part of (<root>/include, with
+// this package at <root>/sdk/go/scope), never from a copy: plugins build against the SDK
+// through a replace directive pointing at that installation.
+#cgo CFLAGS: -I${SRCDIR}/../../../include
 #include "sdk.h"
 */
 import "C"

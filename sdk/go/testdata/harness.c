@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plugin.h"
+#include <scope/plugin.h>
 
 /* ------------------------------------------------------------------------------------------ */
 
