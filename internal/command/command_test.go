@@ -155,8 +155,12 @@ func TestColorGeneratorAndChain(t *testing.T) {
 	if code, _, stderr := scope(t, lib, "run", "color-generator", "--load-param", "width=33,height=17", "--param", "invert.intensity=1", "--frames", "3", "--output", seq); code == 0 {
 		t.Fatalf("a param for a pipeline that is not in the chain was accepted: %s", stderr)
 	}
-	if code, _, stderr := scope(t, lib, "run", "color-generator,invert", "--load-param", "width=33,height=17", "--param", "invert.intensity=0", "--frames", "3", "--output", seq); code != 0 {
+	code, stdout, stderr := scope(t, lib, "run", "color-generator,invert", "--load-param", "width=33,height=17", "--param", "invert.intensity=0", "--frames", "3", "--output", seq)
+	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "wrote 3 frames to "+seq) {
+		t.Errorf("the run does not say where its frames went: %q", stdout)
 	}
 	for i := 0; i < 3; i++ {
 		checkSolid(t, filepath.Join(dir, "seq", []string{"000.png", "001.png", "002.png"}[i]), 33, 17, [3]uint8{128, 128, 128})

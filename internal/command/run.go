@@ -380,7 +380,14 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if !cmd.Bool("quiet") {
 		fmt.Fprintln(a.io.Out, stats.Summary())
 		if lazy.opened && output != "null" {
-			fmt.Fprintf(a.io.Out, "wrote %s\n", output)
+			switch {
+			case strings.Contains(output, "%"):
+				fmt.Fprintf(a.io.Out, "wrote %d frames to %s\n", stats.Frames, output)
+			case isStill(output) && stats.Frames > 1:
+				fmt.Fprintf(a.io.Out, "wrote %s (the last of %d frames)\n", output, stats.Frames)
+			default:
+				fmt.Fprintf(a.io.Out, "wrote %s\n", output)
+			}
 		}
 		if sess.wavPath != "" {
 			fmt.Fprintf(a.io.Out, "wrote %s\n", sess.wavPath)
