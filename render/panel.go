@@ -115,9 +115,11 @@ func (g *game) setValue(stage int, key, v string) {
 		for i := range g.state.Stages { // every stage that takes prompts shows the same text
 			g.local[pkey{i, key}] = localValue{text: v, until: time.Now().Add(1500 * time.Millisecond)}
 		}
+		g.localGen++
 		g.rem.do(func(ctx context.Context, c *session.Client) error { return c.SetPrompts(ctx, ps) })
 		return
 	}
+	g.localGen++
 	g.local[pkey{stage, key}] = localValue{text: v, until: time.Now().Add(1500 * time.Millisecond)}
 	g.rem.set(stage, key, v)
 }

@@ -26,8 +26,9 @@ type remote struct {
 
 	mu      sync.Mutex
 	state   session.InfoResult
-	have    bool // state holds at least one answer
-	ended   bool // the session is gone
+	have    bool   // state holds at least one answer
+	gen     uint64 // counts the answers (the panel redraws when it changes)
+	ended   bool   // the session is gone
 	pending map[pkey]string
 	order   []pkey
 	ops     []func(context.Context, *session.Client) error
@@ -75,13 +76,13 @@ func (r *remote) message(format string, args ...any) {
 	r.mu.Unlock()
 }
 
-// snapshot returns the latest state and takes the queued messages.
-func (r *remote) snapshot() (session.InfoResult, bool, bool, []string) {
+// snapshot returns the latest state, its generation and takes the queued messages.
+func (r *remote) snapshot() (session.InfoResult, uint64, bool, bool, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	msgs := r.msgs
 	r.msgs = nil
-	return r.state, r.have, r.ended, msgs
+	return r.state, r.gen, r.have, r.ended, msgs
 }
 
 // run serves the queue and polls info every interval until ctx ends.
@@ -179,6 +180,7 @@ func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error 
 	}
 	r.mu.Lock()
 	r.state, r.have = st, true
+	r.gen++
 	r.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package render
 // Pure helpers of the panel: no Ebitengine, no cgo, so they are tested in every build.
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
@@ -118,13 +119,24 @@ func formatColor(c [4]float64) string {
 // trimNum formats a range bound without trailing zeros.
 func trimNum(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
-// toRGBA expands packed 1-, 3- or 4-channel pixels to RGBA.
+// toRGBA expands packed 1-, 3- or 4-channel pixels to RGBA. The 3-channel case (what most
+// chains publish) works four pixels at a time in 32-bit words: it runs once per shown frame.
 func toRGBA(dst, src []byte, channels int) {
 	switch channels {
 	case 4:
 		copy(dst, src)
 	case 3:
-		for i, j := 0, 0; j+3 <= len(src) && i+4 <= len(dst); i, j = i+4, j+3 {
+		i, j := 0, 0
+		for ; j+12 <= len(src) && i+16 <= len(dst); i, j = i+16, j+12 {
+			s := src[j : j+12 : j+12]
+			a := binary.LittleEndian.Uint32(s[0:])
+			b := binary.LittleEndian.Uint32(s[4:])
+			c := binary.LittleEndian.Uint32(s[8:])
+			d := dst[i : i+16 : i+16]
+			binary.LittleEndian.PutUint64(d[0:], uint64(a|0xff000000)|uint64(a>>24|b<<8|0xff000000)<<32)
+			binary.LittleEndian.PutUint64(d[8:], uint64(b>>16|c<<16|0xff000000)|uint64(c>>8|0xff000000)<<32)
+		}
+		for ; j+3 <= len(src) && i+4 <= len(dst); i, j = i+4, j+3 {
 			dst[i], dst[i+1], dst[i+2], dst[i+3] = src[j], src[j+1], src[j+2], 255
 		}
 	case 1:

@@ -90,3 +90,32 @@ func TestPromptBox(t *testing.T) {
 		t.Error("negative weight accepted")
 	}
 }
+
+// TestToRGBAWords checks the four-pixels-at-a-time path (and its tail) against the plain loop.
+func TestToRGBAWords(t *testing.T) {
+	for _, px := range []int{1, 3, 4, 5, 7, 8, 33} {
+		src := make([]byte, px*3)
+		for i := range src {
+			src[i] = byte(i*37 + 11)
+		}
+		want := make([]byte, px*4)
+		for i := 0; i < px; i++ {
+			copy(want[i*4:], src[i*3:i*3+3])
+			want[i*4+3] = 255
+		}
+		got := make([]byte, px*4)
+		toRGBA(got, src, 3)
+		if string(got) != string(want) {
+			t.Errorf("%d pixels:\n got %v\nwant %v", px, got, want)
+		}
+	}
+}
+
+func BenchmarkToRGBA1080p(b *testing.B) {
+	src := make([]byte, 1920*1080*3)
+	dst := make([]byte, 1920*1080*4)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		toRGBA(dst, src, 3)
+	}
+}

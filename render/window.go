@@ -7,10 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -48,6 +51,9 @@ type Options struct {
 	Report time.Duration
 	// Out receives the report (nil = stdout).
 	Out io.Writer
+	// StatusLog, when set, receives every status line the window shows, one a line (the key
+	// test reads what the user saw, e.g. the path S saved to).
+	StatusLog io.Writer
 }
 
 // Run opens the window and returns when it is closed (window close, Esc or Q).
@@ -150,7 +156,18 @@ type game struct {
 	frameW int
 	frameH int
 	frameN uint64
-	pix    []byte // copy of the displayed frame (for S)
+	pix    []byte // the displayed frame as RGBA (for S); the feed reuses it at the next take
+
+	stateGen  uint64 // generation of state (remote.gen)
+	localGen  int    // counts setValue calls
+	lastPanel panelSig
+	lastArea  areaSig
+	overlay   *ebiten.Image // the stats overlay, re-rendered when its text changes
+	ovLines   []string
+	ovAt      time.Time // when ovLines were last computed
+	ovGen     int       // counts overlay re-renders
+	ovW, ovH  int       // the overlay's size in device pixels
+	ovScale   float64
 
 	state  session.InfoResult
 	have   bool
@@ -183,6 +200,9 @@ type game struct {
 func (g *game) status(format string, args ...any) {
 	g.msg = fmt.Sprintf(format, args...)
 	g.msgUntil = time.Now().Add(6 * time.Second)
+	if g.opts.StatusLog != nil {
+		fmt.Fprintln(g.opts.StatusLog, g.msg)
+	}
 }
 
 func (g *game) px(v float64) float64 { return v * g.scale }
@@ -221,9 +241,9 @@ func (g *game) Update() error {
 	if g.scale == 0 {
 		return nil
 	}
-	state, have, ended, msgs := g.rem.snapshot()
+	state, gen, have, ended, msgs := g.rem.snapshot()
 	if have {
-		g.state, g.have = state, true
+		g.state, g.stateGen, g.have = state, gen, true
 	}
 	if ended || g.feed.isClosed() {
 		if !g.ended {
@@ -243,30 +263,6 @@ func (g *game) Update() error {
 	if t := title(g.info, g.titleSuffix()); t != g.lastTitle {
 		ebiten.SetWindowTitle(t)
 		g.lastTitle = t
-	}
-	if pix, w, h, n, ok := g.feed.take(); ok {
-		if g.img == nil || g.frameW != w || g.frameH != h {
-			if g.img != nil {
-				g.img.Deallocate()
-			}
-			g.img = ebiten.NewImage(w, h)
-			g.frameW, g.frameH = w, h
-		}
-		g.img.WritePixels(pix)
-		g.pix = append(g.pix[:0], pix...)
-		g.frameN = n
-		now := time.Now()
-		if g.opts.Report > 0 {
-			if g.measureFrom.IsZero() {
-				g.measureFrom, g.measureFirst, g.draws = now, n, 0
-			} else {
-				g.measureCount++
-			}
-		}
-		g.shown = append(g.shown, now)
-		for len(g.shown) > 0 && now.Sub(g.shown[0]) > time.Second {
-			g.shown = g.shown[1:]
-		}
 	}
 	if g.opts.Report > 0 && !g.measureFrom.IsZero() {
 		if el := time.Since(g.measureFrom); el >= g.opts.Report {
@@ -371,64 +367,199 @@ func (g *game) reload() {
 	})
 }
 
-// Draw draws the frame, the panel and the overlay.
+// panelSig is what the panel shows: it is redrawn only when this changes (the screen is not
+// cleared between frames, so an unchanged panel stays on it).
+type panelSig struct {
+	stateGen            uint64
+	have, ended, linear bool
+	w, h                int
+	scroll              float64
+	stage               int
+	open, focus         pkey
+	opened, focused     bool
+	edit                string
+	blink               bool
+	localGen            int
+	localTick           int64
+}
+
+// areaSig is what the video area shows besides the frame itself.
+type areaSig struct {
+	frameN       uint64
+	img          bool
+	ovGen        int
+	msg          string
+	ended        bool
+	linear, hide bool
+	w, h         int
+}
+
+func (g *game) panelState() panelSig {
+	p := panelSig{stateGen: g.stateGen, have: g.have, ended: g.ended, linear: g.linear, w: g.w, h: g.h,
+		scroll: g.scroll, stage: g.stage, localGen: g.localGen}
+	if g.open != nil {
+		p.open, p.opened = *g.open, true
+	}
+	if g.focus != nil {
+		p.focus, p.focused, p.edit = *g.focus, true, g.edit
+		p.blink = time.Now().UnixMilli()/500%2 == 0
+	}
+	if len(g.local) > 0 { // shown values expire after 1.5 s
+		p.localTick = time.Now().UnixMilli() / 100
+	}
+	return p
+}
+
+// upload takes the newest session frame, if a new one arrived, into the frame image.
+func (g *game) upload() bool {
+	pix, w, h, n, ok := g.feed.take()
+	if !ok {
+		return false
+	}
+	if g.img == nil || g.frameW != w || g.frameH != h {
+		if g.img != nil {
+			g.img.Deallocate()
+		}
+		g.img = ebiten.NewImageWithOptions(image.Rect(0, 0, w, h), &ebiten.NewImageOptions{Unmanaged: true})
+		g.frameW, g.frameH = w, h
+	}
+	g.img.WritePixels(pix)
+	g.pix = pix
+	g.frameN = n
+	now := time.Now()
+	if g.opts.Report > 0 {
+		if g.measureFrom.IsZero() {
+			g.measureFrom, g.measureFirst, g.draws = now, n, 0
+		} else {
+			g.measureCount++
+		}
+	}
+	g.shown = append(g.shown, now)
+	for len(g.shown) > 0 && now.Sub(g.shown[0]) > time.Second {
+		g.shown = g.shown[1:]
+	}
+	return true
+}
+
+// Draw draws what changed: the newest frame (uploaded here, once per drawn frame, not per
+// Update), the overlay, and the panel only when its content changed. A frame with nothing new
+// draws nothing, and Ebitengine then skips presenting it.
 func (g *game) Draw(screen *ebiten.Image) {
 	g.draws++
-	screen.Fill(color.RGBA{18, 18, 22, 255})
+	newFrame := g.upload()
 	areaW := float64(g.w) - g.panelWidth()
-	if g.img != nil && areaW > 0 {
+	g.refreshOverlay()
+	msg := ""
+	if time.Now().Before(g.msgUntil) {
+		msg = g.msg
+	}
+	as := areaSig{frameN: g.frameN, img: g.img != nil, ovGen: g.ovGen, msg: msg, ended: g.ended,
+		linear: g.linear, hide: g.hide, w: g.w, h: g.h}
+	if newFrame || as != g.lastArea {
+		g.lastArea = as
+		g.drawArea(screen.SubImage(image.Rect(0, 0, int(areaW), g.h)).(*ebiten.Image), areaW, msg)
+	}
+	if g.hide {
+		g.lastPanel = panelSig{}
+		return
+	}
+	if ps := g.panelState(); ps != g.lastPanel {
+		g.lastPanel = ps
+		g.drawPanel(screen.SubImage(image.Rect(int(areaW), 0, g.w, g.h)).(*ebiten.Image))
+	}
+}
+
+// drawArea draws the video area (clipped to it): bars, frame, overlay, banner, status.
+func (g *game) drawArea(dst *ebiten.Image, areaW float64, msg string) {
+	bg := color.RGBA{18, 18, 22, 255}
+	if g.img == nil || areaW <= 0 {
+		dst.Fill(bg)
+		g.text(dst, "waiting for the first frame...", g.px(20), float64(g.h)/2, 14, colDim)
+	} else {
 		fw, fh := float64(g.frameW), float64(g.frameH)
 		s := min(areaW/fw, float64(g.h)/fh)
+		x0, y0 := (areaW-fw*s)/2, (float64(g.h)-fh*s)/2
+		// The bars around the frame only (the frame covers the rest).
+		if x0 > 0 || y0 > 0 {
+			fillRect(dst, [4]float64{0, 0, areaW, math.Ceil(y0) + 1}, bg)
+			fillRect(dst, [4]float64{0, math.Floor(y0+fh*s) - 1, areaW, float64(g.h)}, bg)
+			fillRect(dst, [4]float64{0, 0, math.Ceil(x0) + 1, float64(g.h)}, bg)
+			fillRect(dst, [4]float64{math.Floor(x0+fw*s) - 1, 0, areaW, float64(g.h)}, bg)
+		}
 		op := &ebiten.DrawImageOptions{}
 		op.GeoM.Scale(s, s)
-		op.GeoM.Translate((areaW-fw*s)/2, (float64(g.h)-fh*s)/2)
+		op.GeoM.Translate(x0, y0)
 		op.Filter = ebiten.FilterNearest
-		if g.linear {
+		// At scale 1 on whole pixels linear filtering gives the same pixels: skip its cost.
+		if g.linear && !(s == 1 && x0 == math.Trunc(x0) && y0 == math.Trunc(y0)) {
 			op.Filter = ebiten.FilterLinear
 		}
-		screen.DrawImage(g.img, op)
-	} else {
-		g.text(screen, "waiting for the first frame...", g.px(20), float64(g.h)/2, 14, colDim)
+		op.Blend = ebiten.BlendCopy
+		dst.DrawImage(g.img, op)
 	}
-	g.drawOverlay(screen)
-	if !g.hide {
-		g.drawPanel(screen)
+	if g.overlay != nil {
+		op := &ebiten.DrawImageOptions{}
+		op.GeoM.Translate(g.px(8), g.px(8))
+		dst.DrawImage(g.overlay.SubImage(image.Rect(0, 0, g.ovW, g.ovH)).(*ebiten.Image), op)
 	}
 	if g.ended {
 		msg := "session ended"
 		w := text.Advance(msg, g.face(22))
 		x, y := (areaW-w)/2, g.px(24)
-		vector.DrawFilledRect(screen, float32(x-g.px(14)), float32(y-g.px(6)), float32(w+g.px(28)), float32(g.px(40)), color.RGBA{150, 30, 30, 230}, false)
-		g.text(screen, msg, x, y, 22, color.White)
+		vector.DrawFilledRect(dst, float32(x-g.px(14)), float32(y-g.px(6)), float32(w+g.px(28)), float32(g.px(40)), color.RGBA{150, 30, 30, 230}, false)
+		g.text(dst, msg, x, y, 22, color.White)
 	}
-	if time.Now().Before(g.msgUntil) && g.msg != "" {
+	if msg != "" {
 		y := float64(g.h) - g.px(28)
-		w := text.Advance(g.msg, g.face(13))
-		vector.DrawFilledRect(screen, float32(g.px(8)), float32(y-g.px(4)), float32(w+g.px(16)), float32(g.px(24)), color.RGBA{0, 0, 0, 200}, false)
-		g.text(screen, g.msg, g.px(16), y, 13, color.White)
+		w := text.Advance(msg, g.face(13))
+		vector.DrawFilledRect(dst, float32(g.px(8)), float32(y-g.px(4)), float32(w+g.px(16)), float32(g.px(24)), color.RGBA{0, 0, 0, 200}, false)
+		g.text(dst, msg, g.px(16), y, 13, color.White)
 	}
 }
 
-// drawOverlay shows fps, ms per pipeline, drops and resolution.
-func (g *game) drawOverlay(screen *ebiten.Image) {
+// refreshOverlay recomputes the overlay's lines (fps, ms per pipeline, drops, resolution) at
+// most 4 times a second, as often as the session's stats change, and re-renders its image
+// only when the text changed.
+func (g *game) refreshOverlay() {
+	paused := g.state.Paused
+	if g.overlay != nil && time.Since(g.ovAt) < 250*time.Millisecond && paused == (len(g.ovLines) > 0 && strings.HasPrefix(g.ovLines[len(g.ovLines)-1], "PAUSED")) && g.ovW > 0 {
+		return
+	}
+	g.ovAt = time.Now()
 	st := g.state.Stats
 	lines := []string{fmt.Sprintf("%.1f fps session | %d fps preview | %dx%d", st.FPS, len(g.shown), g.frameW, g.frameH)}
 	for _, s := range g.state.Stages {
 		lines = append(lines, fmt.Sprintf("%s %.2f ms", s.Pipeline.ID, s.MeanMS))
 	}
 	lines = append(lines, fmt.Sprintf("dropped %d | late %d | errors %d | frame %d", st.Dropped, st.Late, st.Errors, g.frameN))
-	if g.state.Paused {
+	if paused {
 		lines = append(lines, "PAUSED (space resumes)")
 	}
+	if g.overlay != nil && slices.Equal(lines, g.ovLines) && g.ovScale == g.scale {
+		return
+	}
+	g.ovLines, g.ovScale = lines, g.scale
 	lh := g.px(17)
 	w := 0.0
 	for _, l := range lines {
 		w = max(w, text.Advance(l, g.face(12)))
 	}
-	vector.DrawFilledRect(screen, float32(g.px(8)), float32(g.px(8)), float32(w+g.px(16)), float32(lh*float64(len(lines))+g.px(10)), color.RGBA{0, 0, 0, 160}, false)
-	for i, l := range lines {
-		g.text(screen, l, g.px(16), g.px(13)+lh*float64(i), 12, color.RGBA{220, 230, 220, 255})
+	g.ovW, g.ovH = int(math.Ceil(w+g.px(16))), int(math.Ceil(lh*float64(len(lines))+g.px(10)))
+	if g.overlay != nil {
+		if b := g.overlay.Bounds(); b.Dx() < g.ovW || b.Dy() < g.ovH {
+			g.overlay.Deallocate()
+			g.overlay = nil
+		}
 	}
+	if g.overlay == nil {
+		g.overlay = ebiten.NewImage(g.ovW+int(g.px(64)), g.ovH+int(g.px(20)))
+	}
+	g.overlay.Clear()
+	g.overlay.SubImage(image.Rect(0, 0, g.ovW, g.ovH)).(*ebiten.Image).Fill(color.RGBA{0, 0, 0, 160})
+	for i, l := range lines {
+		g.text(g.overlay, l, g.px(8), g.px(5)+lh*float64(i), 12, color.RGBA{220, 230, 220, 255})
+	}
+	g.ovGen++
 }
 
 var (

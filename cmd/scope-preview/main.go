@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/scopenative/scope/render"
@@ -26,7 +27,33 @@ func main() {
 	flag.BoolVar(&opts.NullAudio, "null-audio", false, "play audio into miniaudio's null backend (no sound card)")
 	flag.BoolVar(&opts.NoAudio, "no-audio", false, "do not play audio")
 	flag.DurationVar(&opts.Report, "report", 0, "measure the shown frame rate for this `long`, print it and close (benchmarks)")
+	// Hidden (no usage line): a CPU profile (pprof) of the window, and a file receiving every
+	// status line the window shows (the key test reads the path S saved to from it).
+	cpuprofile := flag.String("cpuprofile", "", "")
+	statusLog := flag.String("status-log", "", "")
+	flag.Usage = func() { // the flags without a usage line are hidden
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage of %s:\n", os.Args[0])
+		shown := flag.NewFlagSet("", flag.ContinueOnError)
+		shown.SetOutput(flag.CommandLine.Output())
+		flag.VisitAll(func(f *flag.Flag) {
+			if f.Usage != "" {
+				shown.Var(f.Value, f.Name, f.Usage)
+			}
+		})
+		shown.PrintDefaults()
+	}
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scope-preview: --cpuprofile: %v\n", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if opts.Filter != "linear" && opts.Filter != "nearest" {
 		fmt.Fprintf(os.Stderr, "scope-preview: --filter %q: use linear or nearest\n", opts.Filter)
 		os.Exit(2)
@@ -41,7 +68,17 @@ func main() {
 		close(closeCh)
 	}()
 	opts.Close = closeCh
+	if *statusLog != "" {
+		f, err := os.OpenFile(*statusLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scope-preview: --status-log: %v\n", err)
+			os.Exit(2)
+		}
+		defer f.Close()
+		opts.StatusLog = f
+	}
 	if err := render.Run(opts); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintf(os.Stderr, "scope-preview: %v\n", err)
 		os.Exit(1)
 	}
