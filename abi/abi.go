@@ -109,6 +109,9 @@ const (
 	PipelineSupportsPrompts uint32 = 1 << 0
 	PipelineProducesAudio   uint32 = 1 << 1
 	PipelineNoVideo         uint32 = 1 << 2
+	// PipelineNondeterministic: the output depends on randomness or wall time, not only on
+	// inputs and parameters, so identical input need not give identical output.
+	PipelineNondeterministic uint32 = 1 << 3
 )
 
 // Threading levels (SCOPE_THREADING_*).

@@ -54,7 +54,7 @@ var constants = map[string]int64{
 	"SCOPE_CATEGORY_CONFIGURATION": int64(CategoryConfiguration), "SCOPE_CATEGORY_INPUT": int64(CategoryInput),
 	"SCOPE_PARAM_LOAD_TIME": int64(ParamLoadTime), "SCOPE_PARAM_HIDDEN": int64(ParamHidden),
 	"SCOPE_PIPELINE_SUPPORTS_PROMPTS": int64(PipelineSupportsPrompts), "SCOPE_PIPELINE_PRODUCES_AUDIO": int64(PipelineProducesAudio),
-	"SCOPE_PIPELINE_NO_VIDEO":  int64(PipelineNoVideo),
+	"SCOPE_PIPELINE_NO_VIDEO": int64(PipelineNoVideo), "SCOPE_PIPELINE_NONDETERMINISTIC": int64(PipelineNondeterministic),
 	"SCOPE_THREADING_INSTANCE": int64(ThreadingInstance), "SCOPE_THREADING_SERIAL": int64(ThreadingSerial),
 	"SCOPE_CALL_FIRST": int64(CallFirst), "SCOPE_CALL_PARAMS_CHANGED": int64(CallParamsChanged),
 }

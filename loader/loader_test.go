@@ -41,6 +41,7 @@ func TestRejections(t *testing.T) {
 		{"ENUM_DEFAULT", loader.ErrInvalid, []string{"testplugin-enum_default.so", `params[3] "edge".default_string`, `unknown enum default "nope"; options are soft, hard`}},
 		{"NAN_BOUND", loader.ErrInvalid, []string{"testplugin-nan_bound.so", `params[1] "amount".min_value`, "is NaN", "finite"}},
 		{"NULL_NAME", loader.ErrInvalid, []string{"testplugin-null_name.so", `pipeline "copy"`, "name: is NULL; it is required"}},
+		{"UNKNOWN_FLAG", loader.ErrInvalid, []string{"testplugin-unknown_flag.so", `pipeline "copy"`, "flags: has unknown bits 0x100000"}},
 		{"NULL_KEY", loader.ErrInvalid, []string{"testplugin-null_key.so", `pipeline "copy"`, "params[1].key: is NULL; it is required"}},
 	}
 	for _, c := range cases {
@@ -114,7 +115,7 @@ func TestOpenReadsSchema(t *testing.T) {
 func TestNewerMinorIsAccepted(t *testing.T) {
 	lib, err := loader.Open(testPlugin(t, "NEWER_MINOR"), loader.Options{})
 	if err != nil {
-		t.Fatalf("a plugin built for a newer minor with larger structs was refused: %v", err)
+		t.Fatalf("a plugin built for a newer minor with larger structs and a new flag bit was refused: %v", err)
 	}
 	defer lib.Close()
 	if got := len(lib.Pipelines()); got != 2 || lib.Pipelines()[1].ID != "noop" {

@@ -59,7 +59,10 @@ type Pipeline struct {
 	SupportsPrompts bool
 	ProducesAudio   bool
 	ProducesVideo   bool
-	Modes           []ModeInfo
+	// Nondeterministic is true when the pipeline declares SCOPE_PIPELINE_NONDETERMINISTIC:
+	// its output depends on randomness or wall time, not only on inputs and parameters.
+	Nondeterministic bool
+	Modes            []ModeInfo
 	// Memory is the mask of abi.MemoryHost / abi.MemoryCUDA the pipeline accepts.
 	Memory uint32
 	// Serial is true when the pipeline declares SCOPE_THREADING_SERIAL.
@@ -158,7 +161,7 @@ func (l *Library) readPipelines() error {
 	seen := map[string]int{}
 	for i := 0; i < count; i++ {
 		ptr, _, _ := puregoCall(l.entry.GetPipeline, uintptr(i))
-		v := &validator{file: l.path, pipeline: fmt.Sprintf("#%d", i)}
+		v := &validator{file: l.path, pipeline: fmt.Sprintf("#%d", i), newerMinor: l.entry.ABIMinor > abi.VersionMinor}
 		if ptr == 0 {
 			return v.fail("", fmt.Sprintf("get_pipeline(%d) returned NULL although pipeline_count is %d", i, count))
 		}
@@ -179,6 +182,18 @@ func (l *Library) readPipelines() error {
 // validator turns plugin descriptors into schema values, failing on the first problem.
 type validator struct {
 	file, pipeline string
+	// newerMinor is true for a plugin built against a newer minor version of the ABI: flag
+	// bits this host does not know are then new, safe-to-ignore flags rather than garbage.
+	newerMinor bool
+}
+
+// unknownBits returns the bits of flags outside known that the host must refuse: none for a
+// plugin of a newer minor (the ABI promises new flags are safe to ignore), all otherwise.
+func (v *validator) unknownBits(flags, known uint32) uint32 {
+	if v.newerMinor {
+		return 0
+	}
+	return flags &^ known
 }
 
 func (v *validator) fail(field, problem string) error {
@@ -240,13 +255,14 @@ func (v *validator) readPipeline(ptr uintptr) (*Pipeline, error) {
 			return nil, v.fail(f.name, "is NULL; every pipeline needs create, destroy, prepare and call")
 		}
 	}
-	known := abi.PipelineSupportsPrompts | abi.PipelineProducesAudio | abi.PipelineNoVideo
-	if d.Flags&^known != 0 {
-		return nil, v.fail("flags", fmt.Sprintf("has unknown bits %#x", d.Flags&^known))
+	known := abi.PipelineSupportsPrompts | abi.PipelineProducesAudio | abi.PipelineNoVideo | abi.PipelineNondeterministic
+	if bad := v.unknownBits(d.Flags, known); bad != 0 {
+		return nil, v.fail("flags", fmt.Sprintf("has unknown bits %#x", bad))
 	}
 	p.SupportsPrompts = d.Flags&abi.PipelineSupportsPrompts != 0
 	p.ProducesAudio = d.Flags&abi.PipelineProducesAudio != 0
 	p.ProducesVideo = d.Flags&abi.PipelineNoVideo == 0
+	p.Nondeterministic = d.Flags&abi.PipelineNondeterministic != 0
 	if !p.ProducesVideo && !p.ProducesAudio {
 		return nil, v.fail("flags", "SCOPE_PIPELINE_NO_VIDEO without SCOPE_PIPELINE_PRODUCES_AUDIO: the pipeline would produce nothing")
 	}
@@ -400,8 +416,8 @@ func (v *validator) params(p *Pipeline) error {
 		if q.Description, err = v.str(field+".description", pd.Description, false); err != nil {
 			return err
 		}
-		if pd.Flags&^(abi.ParamLoadTime|abi.ParamHidden) != 0 {
-			return v.fail(field+".flags", fmt.Sprintf("has unknown bits %#x", pd.Flags&^(abi.ParamLoadTime|abi.ParamHidden)))
+		if bad := v.unknownBits(pd.Flags, abi.ParamLoadTime|abi.ParamHidden); bad != 0 {
+			return v.fail(field+".flags", fmt.Sprintf("has unknown bits %#x", bad))
 		}
 		q.LoadTime = pd.Flags&abi.ParamLoadTime != 0
 		q.Hidden = pd.Flags&abi.ParamHidden != 0

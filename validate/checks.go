@@ -46,10 +46,14 @@ type checkDef struct {
 	level level
 	// needs is the library check that must pass (or warn) first. Pipeline and mode checks
 	// all need "descriptor", which finds the pipelines.
-	needs  string
-	doc    string
-	run    func(e *env) outcome
-	parent func(path string, p *planPipeline) outcome
+	needs string
+	// compares is set for mode checks that only compare the outputs of identical runs: they
+	// are skipped for pipelines declaring SCOPE_PIPELINE_NONDETERMINISTIC. (parallel compares
+	// too, but also finds crashes and errors under concurrency, so it runs without comparing.)
+	compares bool
+	doc      string
+	run      func(e *env) outcome
+	parent   func(path string, p *planPipeline) outcome
 }
 
 // checkTable returns every check in run order.
@@ -77,16 +81,16 @@ func checkTable() []checkDef {
 			doc: "the declared parameters and their defaults stay unchanged through create, prepare, call and destroy with the defaults"},
 		{id: "sizes", level: modeLevel, run: checkSizes,
 			doc: "prepare and call succeed at 1x1, 7x3, 1921x1081 and the mode's default size, and for gray, RGBA and f32 input"},
-		{id: "pitch", level: modeLevel, run: checkPitch,
-			doc: "padded input and output row pitches give the same pixels as packed rows"},
+		{id: "pitch", level: modeLevel, run: checkPitch, compares: true,
+			doc: "padded input and output row pitches give the same pixels as packed rows (skipped for SCOPE_PIPELINE_NONDETERMINISTIC)"},
 		{id: "input-unmodified", level: modeLevel, run: checkInputUnmodified,
 			doc: "input frames are byte-for-byte unchanged after call (video mode)"},
 		{id: "write-outside-output", level: modeLevel, run: checkWriteOutside,
 			doc: "nothing is written outside the output's pixels: guard bytes around every buffer and in the row padding stay intact"},
 		{id: "float-output", level: modeLevel, run: checkFloatOutput,
 			doc: "f32 output frames and audio hold no NaN or Inf (when the pipeline produces either)"},
-		{id: "deterministic", level: modeLevel, run: checkDeterministic,
-			doc: "two fresh instances given the same inputs and parameters produce identical output"},
+		{id: "deterministic", level: modeLevel, run: checkDeterministic, compares: true,
+			doc: "two fresh instances given the same inputs and parameters produce identical output (skipped for SCOPE_PIPELINE_NONDETERMINISTIC)"},
 		{id: "param-fuzz", level: modeLevel, run: checkParamFuzz,
 			doc: "prepare and call succeed with every parameter at its bounds and at random values changed between frames, load-time ones included"},
 		{id: "wrong-order", level: modeLevel, run: checkWrongOrder,
@@ -94,7 +98,7 @@ func checkTable() []checkDef {
 		{id: "memory-growth", level: modeLevel, run: checkMemoryGrowth,
 			doc: "100 create/prepare/call/destroy cycles grow the resident memory by under 1 MiB (warning) / 8 MiB (failure)"},
 		{id: "parallel", level: modeLevel, run: checkParallel,
-			doc: "with --threads N, N independent instances running at once give the output they give one at a time"},
+			doc: "with --threads N, N independent instances running at once give the output they give one at a time (with SCOPE_PIPELINE_NONDETERMINISTIC: run without errors)"},
 	}
 }
 
@@ -168,6 +172,8 @@ type planPipeline struct {
 	Modes  []string        `json:"modes"`  // "text", "video"
 	Memory []string        `json:"memory"` // "host", "cuda"
 	Params []*loader.Param `json:"params"`
+	// Nondeterministic: the pipeline declares SCOPE_PIPELINE_NONDETERMINISTIC.
+	Nondeterministic bool `json:"nondeterministic,omitempty"`
 }
 
 // pipeline returns the plan's pipeline with this id, or nil.

@@ -62,7 +62,9 @@
 // then register-twice, unknown-extension and descriptor); a check whose prerequisite did not
 // pass is skipped with the reason, and so is a check that cannot run because an earlier one
 // found the defect (pitch and parallel need deterministic output): one defect fails one
-// check. The descriptor check finds the pipelines; the per-pipeline checks then run for every
+// check. A pipeline that declares SCOPE_PIPELINE_NONDETERMINISTIC (random or time-dependent by
+// design) has deterministic and pitch skipped with that reason, and parallel only checks that
+// its instances run at once without errors. The descriptor check finds the pipelines; the per-pipeline checks then run for every
 // pipeline, mode and memory kind the descriptors declare, Options.Jobs at a time. Checks on
 // CUDA memory are skipped with the reason (no CUDA driver, or the loader's lack of CUDA
 // frames).

@@ -277,7 +277,7 @@ func checkDescriptor(e *env) outcome {
 			}
 			seen[port] = true
 		}
-		pp := planPipeline{ID: p.ID, Params: p.Params}
+		pp := planPipeline{ID: p.ID, Params: p.Params, Nondeterministic: p.Nondeterministic}
 		for _, m := range p.Modes {
 			pp.Modes = append(pp.Modes, m.Mode.String())
 		}

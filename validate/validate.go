@@ -248,6 +248,10 @@ func cudaState() string {
 	return "CUDA frames are not validated yet (the loader passes host frames only)"
 }
 
+// declaredNondeterministic is the reason checks that compare identical runs are skipped for a
+// pipeline whose output depends on randomness or wall time by design.
+const declaredNondeterministic = "declared SCOPE_PIPELINE_NONDETERMINISTIC"
+
 // pipelineChecks runs every per-pipeline check for every pipeline, mode and memory kind of
 // the plan, opts.Jobs at a time, and returns the results in plan order.
 func (r *runner) pipelineChecks(ctx context.Context, pl *plan, want func(string) bool) ([]Result, error) {
@@ -280,6 +284,8 @@ func (r *runner) pipelineChecks(ctx context.Context, pl *plan, want func(string)
 								cuda = cudaState()
 							}
 							j.res.Status, j.res.Reason = Skip, cuda
+						} else if c.compares && p.Nondeterministic {
+							j.res.Status, j.res.Reason = Skip, declaredNondeterministic
 						}
 						jobs = append(jobs, j)
 					}

@@ -100,7 +100,9 @@ func TestBrokenPlugins(t *testing.T) {
 		fails  map[string]string
 		warns  map[string]string
 		skips  []string // checks that cannot run because of the defect (beyond the ones fails block)
-		tweak  func(*validate.Options)
+		// skipsWhy are further skipped checks, with a part of the reason.
+		skipsWhy map[string]string
+		tweak    func(*validate.Options)
 	}{
 		{define: "GOOD"},
 		{define: "F32_OUT"},
@@ -112,6 +114,10 @@ func TestBrokenPlugins(t *testing.T) {
 		{define: "NAN_OUTPUT", fails: map[string]string{"float-output": "the output has 1 NaN/Inf sample, the first at pixel (0,0) channel 0"}},
 		{define: "NONDETERMINISTIC", fails: map[string]string{"deterministic": "two fresh instances given the same inputs and parameters differ"},
 			skips: []string{"pitch", "parallel"}},
+		// The same randomness, declared: nothing fails, the comparing checks are skipped and
+		// parallel only runs the instances at once.
+		{define: "DECLARED_NONDETERMINISTIC", skipsWhy: map[string]string{
+			"deterministic": "declared SCOPE_PIPELINE_NONDETERMINISTIC", "pitch": "declared SCOPE_PIPELINE_NONDETERMINISTIC"}},
 		{define: "LEAK", fails: map[string]string{"memory-growth": "about 1.0 MiB per instance"}},
 		{define: "SHARED_SCRATCH", fails: map[string]string{"parallel": "running at once differs from the same instance run alone"}},
 		{define: "IGNORE_PITCH", fails: map[string]string{"pitch": "rows padded by 13 samples: the output differs from the one with packed rows"}},
@@ -142,7 +148,10 @@ func TestBrokenPlugins(t *testing.T) {
 			}
 			expect(t, rep, validate.Fail, c.fails)
 			expect(t, rep, validate.Warn, c.warns)
-			skips := map[string]string{}
+			skips := maps.Clone(c.skipsWhy)
+			if skips == nil {
+				skips = map[string]string{}
+			}
 			for _, id := range c.skips {
 				skips[id] = ""
 			}

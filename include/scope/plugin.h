@@ -35,6 +35,10 @@
  *   - Three small structs have no struct_size and are frozen forever: scope_value,
  *     scope_prompt and scope_frame_list. What they cannot say comes through new fields of the
  *     sized structs that hold them, or through extensions.
+ *   - Flag bits (pipeline and parameter flags) added by a newer minor must be safe to ignore: a
+ *     host ignores the bits it does not know in a plugin built for a newer minor (and refuses
+ *     them from a plugin of its own or an older minor, where they can only be garbage).
+ *     Anything a host must understand is a new field or an extension, never a flag.
  *   - New abilities that do not fit an appended field are extensions, found by string id
  *     ("vendor.name/1") through get_extension on either side; NULL means unsupported.
  *
@@ -369,7 +373,10 @@ typedef struct scope_mode_desc {
 enum {
     SCOPE_PIPELINE_SUPPORTS_PROMPTS = 1u << 0, /**< takes weighted text prompts */
     SCOPE_PIPELINE_PRODUCES_AUDIO = 1u << 1,   /**< writes scope_call.audio */
-    SCOPE_PIPELINE_NO_VIDEO = 1u << 2          /**< produces no video output (audio only) */
+    SCOPE_PIPELINE_NO_VIDEO = 1u << 2,         /**< produces no video output (audio only) */
+    /** Output depends on randomness or wall time, not only on inputs and parameters: hosts
+     *  and validators must not expect identical output for identical input. */
+    SCOPE_PIPELINE_NONDETERMINISTIC = 1u << 3
 };
 
 /** How the host may call instances of a pipeline from several threads. */

@@ -639,6 +639,9 @@ public:
     PipelineSpec &supports_prompts() { return flags(SCOPE_PIPELINE_SUPPORTS_PROMPTS); }
     /** Writes audio beside video (SCOPE_PIPELINE_PRODUCES_AUDIO). */
     PipelineSpec &produces_audio() { return flags(SCOPE_PIPELINE_PRODUCES_AUDIO); }
+    /** Output depends on randomness or wall time, not only on inputs and parameters
+     *  (SCOPE_PIPELINE_NONDETERMINISTIC). */
+    PipelineSpec &nondeterministic() { return flags(SCOPE_PIPELINE_NONDETERMINISTIC); }
     /** Instances share state: the host never calls two at once (SCOPE_THREADING_SERIAL). */
     PipelineSpec &serial() { threading_ = SCOPE_THREADING_SERIAL; return *this; }
     /** Names of the video input ports (default: one port, "video"). */

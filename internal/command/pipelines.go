@@ -57,7 +57,10 @@ type PipelineJSON struct {
 	Memory          []string   `json:"memory"`
 	SupportsPrompts bool       `json:"supports_prompts"`
 	ProducesAudio   bool       `json:"produces_audio"`
-	InputPorts      []string   `json:"input_ports,omitempty"`
+	// Nondeterministic: the pipeline declares SCOPE_PIPELINE_NONDETERMINISTIC (its output
+	// depends on randomness or wall time).
+	Nondeterministic bool     `json:"nondeterministic"`
+	InputPorts       []string `json:"input_ports,omitempty"`
 	// NeedsCUDA is set for a pipeline that takes CUDA memory only when this machine cannot
 	// run CUDA: the reason.
 	NeedsCUDA string      `json:"needs_cuda,omitempty"`
@@ -117,7 +120,7 @@ func (a *app) cudaStatus(ps []*loader.Pipeline) string {
 func pipelineJSON(p *loader.Pipeline, cudaUnavailable string) PipelineJSON {
 	j := PipelineJSON{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version, Author: p.Author,
 		Plugin: p.Library().Path(), Memory: memoryNames(p.Memory), SupportsPrompts: p.SupportsPrompts,
-		ProducesAudio: p.ProducesAudio, InputPorts: p.InputPorts, Params: []ParamJSON{}}
+		ProducesAudio: p.ProducesAudio, Nondeterministic: p.Nondeterministic, InputPorts: p.InputPorts, Params: []ParamJSON{}}
 	if needsCUDA(p) {
 		j.NeedsCUDA = cudaUnavailable
 	}
@@ -201,6 +204,9 @@ func writePipelinesText(w io.Writer, cat *catalog.Catalog, cudaUnavailable strin
 		}
 		if p.ProducesAudio {
 			feats = append(feats, "audio")
+		}
+		if p.Nondeterministic {
+			feats = append(feats, "nondeterministic")
 		}
 		if len(p.InputPorts) > 1 {
 			feats = append(feats, fmt.Sprintf("%d inputs (%s; not runnable in a chain yet)", len(p.InputPorts), strings.Join(p.InputPorts, ", ")))

@@ -121,6 +121,9 @@ static const desc_t pipelines[] = {
       .name = "Copy",
 #endif
       .description = "Copies its input (test plugin)",
+#if defined(NEWER_MINOR) || defined(UNKNOWN_FLAG)
+      .flags = 1u << 20, /* a flag from the future: ignored from a newer minor, refused otherwise */
+#endif
       .modes = video_modes, .mode_count = 1,
       .params = params, .param_count = SCOPE_COUNTOF(params),
       .create = t_create, .destroy = t_destroy, .prepare = t_prepare, .call = t_call END,

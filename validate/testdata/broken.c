@@ -11,6 +11,8 @@
  *   MODIFY_INPUT      call() writes into its input frame                 -> input-unmodified
  *   NAN_OUTPUT        f32 output with a NaN sample                       -> float-output
  *   NONDETERMINISTIC  output depends on a global call counter            -> deterministic
+ *   DECLARED_NONDETERMINISTIC  NONDETERMINISTIC, but declares SCOPE_PIPELINE_NONDETERMINISTIC:
+ *                     deterministic and pitch are skipped, nothing fails
  *   LEAK              every create() leaks 1 MiB (touched)               -> memory-growth
  *   SHARED_SCRATCH    instances share one scratch buffer                 -> parallel
  *   IGNORE_PITCH      steps input rows by width*channels                 -> pitch
@@ -30,6 +32,9 @@
  * the output.
  */
 #define _POSIX_C_SOURCE 199309L
+#if defined(DECLARED_NONDETERMINISTIC)
+#define NONDETERMINISTIC
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
@@ -84,6 +89,9 @@ static const scope_pipeline_desc probe_pipelines[] = {
       .memory = SCOPE_MEMORY_HOST,
 #endif
       .params = probe_params, .param_count = SCOPE_COUNTOF(probe_params),
+#if defined(DECLARED_NONDETERMINISTIC)
+      .flags = SCOPE_PIPELINE_NONDETERMINISTIC,
+#endif
       .create = probe_create, .destroy = probe_destroy, .prepare = probe_prepare, .call = probe_call },
 };
 

@@ -22,6 +22,18 @@
  *   it: a plugin library cannot catch that portably. With no frei0r plugin found, the bridge
  *   registers no pipeline and says so at DEBUG level only.
  *
+ * QUIRKS
+ *   A short table (bf_quirks, below) keyed by the frei0r plugin's name (its file name without
+ *   .so, as in the pipeline id) lists what `scope plugin validate` found wrong with the plugins
+ *   of Debian 12's frei0r-plugins 1.8.0 that the bridge cannot work around:
+ *     - effects random by design (noise, particles, k-means from random centres...) register
+ *       with SCOPE_PIPELINE_NONDETERMINISTIC, so that hosts and validators do not expect
+ *       identical output for identical input;
+ *     - plugins that crash or corrupt memory are not registered, logged at WARN with the
+ *       reason. Set SCOPE_FREI0R_KEEP_BROKEN=1 to register them anyway (to check whether a
+ *       newer frei0r fixed them).
+ *   Add an entry only for what the validator shows, with the reason.
+ *
  * PARAMETERS (keys: the frei0r name lowercased, spaces -> '_', other characters outside
  * [a-z0-9_.-] dropped, runs of '_' collapsed, de-duplicated with _2, _3...; the frei0r name is
  * the label, its explanation the description. Defaults are read from an instance constructed
@@ -930,6 +942,54 @@ static int bf_by_path(const char *path)
     return 0;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Quirks of known frei0r plugins (see QUIRKS above); every entry was found by
+ * `scope plugin validate build/plugins/frei0r.so` against frei0r-plugins 1.8.0 (Debian 12).
+ * ------------------------------------------------------------------------------------------- */
+
+enum {
+    BF_RANDOM = 1, /* output depends on rand() or similar: SCOPE_PIPELINE_NONDETERMINISTIC */
+    BF_BROKEN = 2  /* crashes or corrupts memory: not registered */
+};
+
+static const struct bf_quirk {
+    const char *name; /* the plugin's file name without .so */
+    int kind;         /* BF_RANDOM or BF_BROKEN */
+    const char *why;
+} bf_quirks[] = {
+    /* Random by design (rand() and the like): two fresh instances given the same input differ;
+     * glitch0r and partik0l only in some runs, as the shared rand() state happens to fall. */
+    {"cluster", BF_RANDOM, "k-means clustering from random initial centres"},
+    {"glitch0r", BF_RANDOM, "glitches random blocks"},
+    {"ising0r", BF_RANDOM, "Ising model with random spin flips"},
+    {"nervous", BF_RANDOM, "shows randomly chosen past frames"},
+    {"partik0l", BF_RANDOM, "random particles"},
+    {"plasma", BF_RANDOM, "random plasma field"},
+    {"rgbnoise", BF_RANDOM, "adds random noise"},
+    {"tehroxx0r", BF_RANDOM, "moves blocks to random places"},
+    /* Broken: each takes the host process down. */
+    {"facebl0r", BF_BROKEN, "aborts (uncaught OpenCV exception) when its classifier parameter is not a readable cascade file"},
+    {"facedetect", BF_BROKEN, "aborts (uncaught OpenCV exception) when its classifier parameter is not a readable cascade file"},
+    {"medians", BF_BROKEN, "fails an assertion (width >= 2*r+1) when the median size exceeds the frame"},
+    {"pr0be", BF_BROKEN, "writes past its output buffer"},
+};
+
+/* True when SCOPE_FREI0R_KEEP_BROKEN is set to something other than "" or "0". */
+static int bf_keep_broken(void)
+{
+    const char *v = getenv("SCOPE_FREI0R_KEEP_BROKEN");
+    return v && v[0] && strcmp(v, "0") != 0;
+}
+
+/* The quirk of the plugin with this file-name key, or NULL. */
+static const struct bf_quirk *bf_quirk_of(const char *key)
+{
+    size_t i;
+    for (i = 0; i < sizeof bf_quirks / sizeof bf_quirks[0]; i++)
+        if (strcmp(bf_quirks[i].name, key) == 0) return &bf_quirks[i];
+    return NULL;
+}
+
 /* Logs why `path` was skipped. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 3, 4)))
@@ -954,6 +1014,7 @@ static void bf_try_file(const char *path)
     const char *base, *dot;
     char id[160], key[128], why[256], version[48];
     const bf_pipeline *other;
+    const struct bf_quirk *quirk;
     void *fx;
     int fresh = 1; /* the library was not in the process before this dlopen */
 
@@ -974,6 +1035,15 @@ static void bf_try_file(const char *path)
         return;
     }
     snprintf(id, sizeof id, "frei0r.%s", key);
+    quirk = bf_quirk_of(key);
+    if (quirk && quirk->kind == BF_BROKEN && !bf_keep_broken()) {
+        /* Before dlopen: facedetect and facebl0r would load OpenCV for nothing. */
+        g_bf.skipped++;
+        scope_log(g_bf.host, SCOPE_LOG_WARN,
+                  "frei0r: skipped frei0r plugin %s: %s (known bug in frei0r-plugins 1.8.0; "
+                  "SCOPE_FREI0R_KEEP_BROKEN=1 registers it anyway): %s", key, quirk->why, path);
+        return;
+    }
     if ((other = bf_by_id(id)) != NULL) {
         bf_skip(SCOPE_LOG_DEBUG, path, "%s is already registered from %s (earlier in the search path)", id, other->path);
         return;
@@ -1117,6 +1187,7 @@ static void bf_try_file(const char *path)
     bp->desc.modes = &bp->mode;
     bp->desc.mode_count = 1;
     bp->desc.memory = SCOPE_MEMORY_HOST;
+    if (quirk && quirk->kind == BF_RANDOM) bp->desc.flags |= SCOPE_PIPELINE_NONDETERMINISTIC;
     bp->desc.params = bp->param_count ? bp->params : NULL;
     bp->desc.param_count = bp->param_count;
     bp->desc.threading = SCOPE_THREADING_SERIAL;

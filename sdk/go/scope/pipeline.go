@@ -29,7 +29,7 @@ type Pipeline struct {
 	Params []Param
 	// Memory kinds call accepts, as a mask; 0 = MemoryHost.
 	Memory Memory
-	// Flags: SupportsPrompts, ProducesAudio, NoVideo.
+	// Flags: SupportsPrompts, ProducesAudio, NoVideo, Nondeterministic.
 	Flags PipelineFlags
 	// Threading: ThreadingInstance (default) or ThreadingSerial.
 	Threading Threading

@@ -132,6 +132,9 @@ const (
 	SupportsPrompts PipelineFlags = C.SCOPE_PIPELINE_SUPPORTS_PROMPTS // takes weighted text prompts
 	ProducesAudio   PipelineFlags = C.SCOPE_PIPELINE_PRODUCES_AUDIO   // writes CallContext.Audio
 	NoVideo         PipelineFlags = C.SCOPE_PIPELINE_NO_VIDEO         // produces no video output
+	// Nondeterministic: the output depends on randomness or wall time, not only on inputs and
+	// parameters; hosts and validators do not expect identical output for identical input.
+	Nondeterministic PipelineFlags = C.SCOPE_PIPELINE_NONDETERMINISTIC
 )
 
 // Threading says how the host may call instances of a pipeline from several threads.

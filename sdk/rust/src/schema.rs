@@ -845,6 +845,14 @@ impl Schema {
         self
     }
 
+    /// The output depends on randomness or wall time, not only on inputs and parameters
+    /// (`SCOPE_PIPELINE_NONDETERMINISTIC`): hosts and validators do not expect identical output
+    /// for identical input.
+    pub fn nondeterministic(mut self) -> Schema {
+        self.flags |= sys::SCOPE_PIPELINE_NONDETERMINISTIC;
+        self
+    }
+
     /// The memory kinds the pipeline accepts; never called = host memory only.
     pub fn memory(mut self, kinds: impl IntoIterator<Item = MemoryKind>) -> Schema {
         self.memory = kinds.into_iter().fold(0, |m, k| m | k.bits());

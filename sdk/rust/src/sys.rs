@@ -378,6 +378,9 @@ pub const SCOPE_PIPELINE_SUPPORTS_PROMPTS: u32 = 1 << 0;
 pub const SCOPE_PIPELINE_PRODUCES_AUDIO: u32 = 1 << 1;
 /// Pipeline flag: produces no video output (audio only).
 pub const SCOPE_PIPELINE_NO_VIDEO: u32 = 1 << 2;
+/// Pipeline flag: output depends on randomness or wall time, not only on inputs and parameters;
+/// hosts and validators must not expect identical output for identical input.
+pub const SCOPE_PIPELINE_NONDETERMINISTIC: u32 = 1 << 3;
 
 /// Threading: different instances may run concurrently; one instance is never called
 /// concurrently.
