@@ -62,10 +62,12 @@ func library(t *testing.T, name string) string {
 	case "invert":
 		plugintest.BuildC(t, out, []string{filepath.Join(root, "examples", "c", "invert", "invert.c")})
 	case "invert-cpp":
-		err = buildCpp(root, out, filepath.Join(root, "examples", "cpp", "invert", "invert.cpp"))
+		// With the test-only throw-test pipeline beside invert-cpp.
+		err = buildCpp(root, out, "-DSCOPE_EXAMPLE_TEST_PIPELINES", filepath.Join(root, "examples", "cpp", "invert", "invert.cpp"))
 	case "invert-rust":
 		var lib string
-		lib, err = cargoBuild(filepath.Join(root, "examples", "rust", "invert"), true)
+		// With the test-only panic-test pipeline beside invert-rust.
+		lib, err = cargoBuild(filepath.Join(root, "examples", "rust", "invert"), true, "--features", "test-pipelines")
 		if err == nil {
 			err = copyFile(lib, out)
 		}
@@ -119,8 +121,9 @@ func run(dir string, env []string, name string, args ...string) error {
 }
 
 // buildCpp compiles a C++ plugin with g++ the way scope_add_plugin does: C++17, hidden
-// symbols, a version script exporting scope_plugin_entry alone, no FMA contraction.
-func buildCpp(root, out string, sources ...string) error {
+// symbols, a version script exporting scope_plugin_entry alone, no FMA contraction. args are
+// sources and extra compiler flags (such as -D definitions).
+func buildCpp(root, out string, args ...string) error {
 	gxx, err := tool("g++", "the C++ plugins cannot be built")
 	if err != nil {
 		return err
@@ -129,11 +132,10 @@ func buildCpp(root, out string, sources ...string) error {
 	if err := os.WriteFile(script, []byte("{ global: scope_plugin_entry; local: *; };\n"), 0o644); err != nil {
 		return err
 	}
-	args := []string{"-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-pedantic", "-Werror",
+	flags := []string{"-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-pedantic", "-Werror",
 		"-shared", "-fPIC", "-fvisibility=hidden", "-Wl,--version-script=" + script, "-Wl,-z,defs",
 		"-I", filepath.Join(root, "include"), "-o", out}
-	args = append(args, sources...)
-	return run(filepath.Dir(out), nil, gxx, args...)
+	return run(filepath.Dir(out), nil, gxx, append(flags, args...)...)
 }
 
 // cargoTarget is the Cargo target folder shared by every build of these tests (and kept
@@ -145,7 +147,7 @@ func cargoTarget() string {
 // cargoBuild runs `cargo build --release` in dir and returns the cdylib it built. fast
 // overrides the release profile's LTO settings (the examples' slowest part) with Cargo's
 // environment variables; the pixels do not depend on them.
-func cargoBuild(dir string, fast bool) (string, error) {
+func cargoBuild(dir string, fast bool, extra ...string) (string, error) {
 	cargo, err := tool("cargo", "the Rust plugins cannot be built")
 	if err != nil {
 		return "", err
@@ -154,7 +156,7 @@ func cargoBuild(dir string, fast bool) (string, error) {
 	if fast {
 		env = append(env, "CARGO_PROFILE_RELEASE_LTO=false", "CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16")
 	}
-	if err := run(dir, env, cargo, "build", "--release", "--offline", "--lib"); err != nil {
+	if err := run(dir, env, cargo, append([]string{"build", "--release", "--offline", "--lib"}, extra...)...); err != nil {
 		return "", err
 	}
 	name, err := crateLibName(dir)

@@ -104,6 +104,9 @@ private:
     bool built_ = false;
 };
 
+#ifdef SCOPE_EXAMPLE_TEST_PIPELINES
+// A test-only pipeline (the cross-language tests build this file with
+// -DSCOPE_EXAMPLE_TEST_PIPELINES): it throws on purpose, so it stays out of the shipped library.
 class ThrowTest : public scope::Pipeline {
 public:
     static scope::PipelineSpec describe()
@@ -128,6 +131,12 @@ public:
     }
 };
 
+#endif // SCOPE_EXAMPLE_TEST_PIPELINES
+
 } // namespace
 
+#ifdef SCOPE_EXAMPLE_TEST_PIPELINES
 SCOPE_CPP_PLUGIN("scope-examples-cpp", "1.0.0", Invert, ThrowTest);
+#else
+SCOPE_CPP_PLUGIN("scope-examples-cpp", "1.0.0", Invert);
+#endif

@@ -1,11 +1,12 @@
 //! Scope Native example plugin in Rust, built on the `scope-plugin` SDK.
 //!
-//! Two pipelines:
+//! Pipelines:
 //! - `invert-rust`, "Invert Colors (Rust)": the C `invert` example, byte for byte. A 256-entry
 //!   table, rebuilt when the intensity changes, maps each color sample `v` to
 //!   `floor(v*(1-i) + (255-v)*i + 0.5)` computed in `f64`; a 4th (alpha) channel is copied.
-//! - `panic-test`: panics in `call()` while its `panic` parameter is true (off by default). Tests
-//!   use it to prove that a panic fails one frame with `SCOPE_ERROR` and the host survives.
+//! - `panic-test`, only with the `test-pipelines` feature (the cross-language tests): panics in
+//!   `call()` while its `panic` parameter is true, to prove that a panic fails one frame with
+//!   `SCOPE_ERROR` and the host survives.
 //!
 //! There is no `unsafe` here: the SDK holds all of it.
 #![forbid(unsafe_code)]
@@ -140,9 +141,13 @@ impl Pipeline for Invert {
     }
 }
 
-/// Panics in `call()` while its `panic` parameter is true; otherwise copies its input.
+/// Panics in `call()` while its `panic` parameter is true; otherwise copies its input. A
+/// test-only pipeline (the `test-pipelines` feature): it panics on purpose, so the shipped
+/// library leaves it out.
+#[cfg(feature = "test-pipelines")]
 pub struct PanicTest;
 
+#[cfg(feature = "test-pipelines")]
 impl Pipeline for PanicTest {
     fn schema() -> Schema {
         Schema::new("panic-test", "Panic Test (Rust)")
@@ -174,10 +179,19 @@ impl Pipeline for PanicTest {
     }
 }
 
+#[cfg(not(feature = "test-pipelines"))]
 scope_plugin::export_plugin!(
     name: "invert-rust",
     version: "1.0.0",
-    description: "Rust examples: Invert Colors and a panic test.",
+    description: "Rust example: Invert Colors.",
+    pipelines: [Invert],
+);
+
+#[cfg(feature = "test-pipelines")]
+scope_plugin::export_plugin!(
+    name: "invert-rust",
+    version: "1.0.0",
+    description: "Rust example: Invert Colors, with a panic test (test-pipelines feature).",
     pipelines: [Invert, PanicTest],
 );
 
@@ -199,6 +213,7 @@ mod tests {
     #[test]
     fn schemas_are_valid() {
         assert!(Invert::schema().validate().is_ok());
+        #[cfg(feature = "test-pipelines")]
         assert!(PanicTest::schema().validate().is_ok());
     }
 }
