@@ -351,6 +351,17 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	var srcBuf *frame.Frame
 	var runErr error
 	failing := 0 // consecutive failed ticks
+	// failed counts a dropped tick and returns the error that ends the run once
+	// MaxConsecutiveErrors ticks in a row have failed (nil before that).
+	failed := func(err error) error {
+		stats.Errors++
+		failing++
+		e.publish(&stats, start)
+		if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
+			return fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
+		}
+		return nil
+	}
 	if dev := e.cfg.Device; dev != nil {
 		unbind, err := dev.Bind()
 		if err != nil {
@@ -425,11 +436,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 			st := e.stages[0]
 			if err := e.prepare(0, ts); err != nil {
 				e.report(0, err)
-				stats.Errors++
-				failing++
-				e.publish(&stats, start)
-				if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
-					runErr = fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
+				if runErr = failed(err); runErr != nil {
 					break
 				}
 				// Without requirements we cannot size the window; still consume the frame
@@ -480,11 +487,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 			}
 		}
 		if err != nil {
-			stats.Errors++
-			failing++
-			e.publish(&stats, start)
-			if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
-				runErr = fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
+			if runErr = failed(err); runErr != nil {
 				break
 			}
 			continue
