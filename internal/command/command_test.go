@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,32 +36,6 @@ func scope(t *testing.T, path string, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // randomImage is an opaque 37x23 image of pseudo-random colours (odd size on purpose).
 func randomImage() *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, 37, 23))
@@ -87,7 +60,7 @@ func TestInvertPixels(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.png")
 	src := randomImage()
-	writePNG(t, in, src)
+	plugintest.WritePNG(t, in, src)
 	for _, c := range []struct {
 		intensity string
 		want      func(v uint8) uint8
@@ -103,7 +76,7 @@ func TestInvertPixels(t *testing.T) {
 		if !strings.Contains(stdout, "1 frames") || !strings.Contains(stdout, "invert") || !strings.Contains(stdout, "p99") {
 			t.Errorf("summary line missing: %q", stdout)
 		}
-		got := readPNG(t, out)
+		got := plugintest.ReadPNG(t, out)
 		if got.Bounds() != src.Bounds() {
 			t.Fatalf("size %v, want %v", got.Bounds(), src.Bounds())
 		}
@@ -122,7 +95,7 @@ func TestInvertPixels(t *testing.T) {
 
 func checkSolid(t *testing.T, path string, w, h int, want [3]uint8) {
 	t.Helper()
-	img := readPNG(t, path)
+	img := plugintest.ReadPNG(t, path)
 	if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
 		t.Fatalf("%s is %v, want %dx%d", path, img.Bounds(), w, h)
 	}

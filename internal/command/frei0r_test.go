@@ -190,7 +190,7 @@ func TestFrei0rInvert0rEqualsInvert(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.png")
 	src := randomImage() // 37x23: also exercises the padding to 40x24 and the crop back
-	writePNG(t, in, src)
+	plugintest.WritePNG(t, in, src)
 	ours, theirs := filepath.Join(dir, "invert.png"), filepath.Join(dir, "invert0r.png")
 	if code, _, stderr := scope(t, lib, "run", "invert", "--input", in, "--output", ours, "--param", "intensity=1"); code != 0 {
 		t.Fatalf("invert: exit %d: %s", code, stderr)
@@ -202,7 +202,7 @@ func TestFrei0rInvert0rEqualsInvert(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("frei0r.invert0r: exit %d: %s", code, stderr)
 	}
-	a, b := readPNG(t, ours), readPNG(t, theirs)
+	a, b := plugintest.ReadPNG(t, ours), plugintest.ReadPNG(t, theirs)
 	if a.Bounds() != src.Bounds() || b.Bounds() != src.Bounds() {
 		t.Fatalf("sizes %v and %v, want %v", a.Bounds(), b.Bounds(), src.Bounds())
 	}
@@ -284,7 +284,7 @@ func TestFrei0rSourceAndParams(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	img := readPNG(t, out)
+	img := plugintest.ReadPNG(t, out)
 	if img.Bounds() != image.Rect(0, 0, 37, 23) {
 		t.Fatalf("size %v, want 37x23", img.Bounds())
 	}

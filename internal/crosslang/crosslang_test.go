@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/internal/command"
+	"github.com/scopenative/scope/internal/plugintest"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/session"
 )
@@ -365,11 +365,11 @@ func TestMixedChain(t *testing.T) {
 	dir := t.TempDir()
 	src := randomImage(37, 23)
 	in, out := filepath.Join(dir, "in.png"), filepath.Join(dir, "out.png")
-	writePNG(t, in, src)
+	plugintest.WritePNG(t, in, src)
 	if code, _, stderr := scope(t, nil, append(args, "--input", in, "--frames", "1", "--output", out)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	got := readPNG(t, out)
+	got := plugintest.ReadPNG(t, out)
 	for y := 0; y < 23; y++ {
 		for x := 0; x < 37; x++ {
 			s := src.NRGBAAt(x, y)
@@ -394,31 +394,6 @@ func randomImage(w, h int) *image.NRGBA {
 			img.Pix[i+c] = byte(x >> 24)
 		}
 		img.Pix[i+3] = 255
-	}
-	return img
-}
-
-func writePNG(t *testing.T, path string, img image.Image) {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readPNG(t *testing.T, path string) image.Image {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 	return img
 }

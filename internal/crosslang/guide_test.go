@@ -56,7 +56,7 @@ func TestGuideCode(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("my-color-generator: exit %d: %s", code, stderr)
 			}
-			got := readPNG(t, img)
+			got := plugintest.ReadPNG(t, img)
 			if got.Bounds().Dx() != 9 || got.Bounds().Dy() != 5 {
 				t.Fatalf("my-color-generator made %v, want 9x5 (load-time width, height)", got.Bounds())
 			}
@@ -83,9 +83,9 @@ func TestGuideCode(t *testing.T) {
 				}
 				imgs = append(imgs, p)
 			}
-			src := readPNG(t, imgs[0])
+			src := plugintest.ReadPNG(t, imgs[0])
 			for n, i := range []float64{1, 0.5} {
-				got := readPNG(t, imgs[n+1])
+				got := plugintest.ReadPNG(t, imgs[n+1])
 				for y := 0; y < 17; y++ {
 					for x := 0; x < 33; x++ {
 						s := color.NRGBAModel.Convert(src.At(x, y)).(color.NRGBA)

@@ -143,7 +143,7 @@ func checkBrighten(t *testing.T, lib, name string) {
 			t.Fatalf("scope run %s: exit %d: %s", name, code, stderr)
 		}
 	}
-	src, got := readPNG(t, imgs[0]), readPNG(t, imgs[1])
+	src, got := plugintest.ReadPNG(t, imgs[0]), plugintest.ReadPNG(t, imgs[1])
 	if got.Bounds().Dx() != 33 || got.Bounds().Dy() != 17 {
 		t.Fatalf("output is %v, want 33x17", got.Bounds())
 	}

@@ -40,7 +40,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if code, _, stderr := scope(t, nil, "run", "posterize", "--plugin", lib, "--input", "testsrc:64x36", "--frames", "30", "--param", "levels=3", "--output", out); code != 0 {
 		t.Fatalf("run: exit %d: %s", code, stderr)
 	}
-	img := readPNG(t, out)
+	img := plugintest.ReadPNG(t, out)
 	for y := 0; y < 36; y++ {
 		for x := 0; x < 64; x++ {
 			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
