@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -619,23 +620,7 @@ func TestReloadHotSwapsRunningSession(t *testing.T) {
 		t.Fatalf("install of a folder is not linked: %s", out)
 	}
 	const fps = 30
-	run := h.command("run", "invert", "--input", "testsrc", "--size", "64x36", "--fps", fmt.Sprint(fps), "--output", "null", "--quiet")
-	var runErr bytes.Buffer
-	run.Stderr = &runErr
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		run.Process.Kill()
-		run.Wait()
-		if t.Failed() {
-			t.Logf("session stderr:\n%s", runErr.String())
-		}
-	}()
-	probe := h.waitSession(run.Process.Pid)
-	for probe.frames() < 5 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	probe, runErr := h.startRun(5, "run", "invert", "--input", "testsrc", "--size", "64x36", "--fps", fmt.Sprint(fps), "--output", "null", "--quiet")
 	if _, constant := probe.frame(filepath.Join(h.tmp, "before.png")); constant {
 		t.Fatal("before the reload the output is already constant")
 	}
@@ -737,23 +722,7 @@ func TestRunWatchRebuildsOnSave(t *testing.T) {
 	pkg := filepath.Join(h.tmp, "watched")
 	h.pluginPackage(pkg, "watched", "0.1.0")
 	h.mustScope("plugin", "install", pkg)
-	run := h.command("run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
-	var runErr bytes.Buffer
-	run.Stderr = &runErr
-	if err := run.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		run.Process.Kill()
-		run.Wait()
-		if t.Failed() {
-			t.Logf("session stderr:\n%s", runErr.String())
-		}
-	}()
-	probe := h.waitSession(run.Process.Pid)
-	for probe.frames() < 3 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	probe, _ := h.startRun(3, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
 	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "table[v] = 33; (void)r;")
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -763,4 +732,47 @@ func TestRunWatchRebuildsOnSave(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatal("the edit never showed in the session's frames")
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a child process writes into it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startRun starts `scope args...` (a `run`, which hosts a session), waits until the session
+// has produced minFrames frames, and kills it when the test ends, logging its stderr if the
+// test failed. It returns the session probe and the run's stderr so far.
+func (h *harness) startRun(minFrames int, args ...string) (*sessionProbe, *syncBuffer) {
+	h.t.Helper()
+	run := h.command(args...)
+	stderr := &syncBuffer{}
+	run.Stderr = stderr
+	if err := run.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		run.Process.Kill()
+		run.Wait()
+		if h.t.Failed() {
+			h.t.Logf("session stderr:\n%s", stderr.String())
+		}
+	})
+	probe := h.waitSession(run.Process.Pid)
+	for probe.frames() < minFrames {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return probe, stderr
 }
