@@ -54,6 +54,8 @@ test: setup
 	else \
 		echo "skipping the Rust SDK tests: cargo is not installed"; \
 	fi
+	@# Fuzz targets' corpora ran above as tests; SCOPE_FUZZ=1 also fuzzes each for a few seconds.
+	@if [ "$${SCOPE_FUZZ:-}" = 1 ]; then scripts/fuzz.sh; else echo "fuzz corpora ran as tests; SCOPE_FUZZ=1 make test fuzzes each target (SCOPE_FUZZ_TIME, default 5s)"; fi
 	@# GPU tests pass silently only where they ran: say which skipped, and why.
 	@$(GO) test -count=1 -run GPU -v ./gpu/ ./engine/ 2>&1 | grep -B1 -- '--- SKIP' | grep -v -- '^--$$' || true
 
