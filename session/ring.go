@@ -104,12 +104,14 @@ type Writer struct {
 	conv     *frame.Frame // f32 -> u8 scratch
 }
 
-// CreateWriter creates (or truncates) the ring file at path with the given number of slots.
+// CreateWriter creates the ring file at path, which must not exist, with the given number of
+// slots. Rings live in /dev/shm, which every user can write to: a file or symbolic link
+// already at path (planted by someone else, perhaps) is refused, never followed or truncated.
 func CreateWriter(path string, slots int) (*Writer, error) {
 	if slots < 2 || slots > MaxSlots {
 		return nil, fmt.Errorf("create frame ring %s: %d slots (2..%d)", path, slots, MaxSlots)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create frame ring: %w", err)
 	}

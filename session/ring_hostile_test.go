@@ -2,6 +2,9 @@ package session
 
 import (
 	"encoding/binary"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -208,4 +211,27 @@ func FuzzRingHeader(f *testing.F) {
 		defer r3.Close()
 		wantFrame(t, r3, 2, fm, 2)
 	})
+}
+
+// TestCreateWriterRefusesExistingPath: a symbolic link planted where the ring goes is neither
+// followed nor truncated.
+func TestCreateWriterRefusesExistingPath(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ring")
+	if err := os.Symlink(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := CreateWriter(path, 3); err == nil || !errors.Is(err, fs.ErrExist) {
+		if w != nil {
+			w.Close()
+		}
+		t.Fatalf("CreateWriter over a planted symlink: %v", err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the link's target now holds %d bytes", len(b))
+	}
 }
