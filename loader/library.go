@@ -170,11 +170,8 @@ func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Libra
 	}
 	lib := &Library{path: path, keepLoaded: opts.KeepLoaded, goRuntime: EmbedsGoRuntime(abs)}
 	lib.handle, err = dlopenCopy(abs, opts.CopyDir, beforeDlopen)
-	if errors.Is(err, ErrUnsafeCopyFolder) {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w (is it a shared library built for %s/%s with all its dependencies installed?)", path, err, runtime.GOOS, runtime.GOARCH)
+		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	ok := false
 	defer func() {

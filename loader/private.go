@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -29,7 +30,7 @@ var ErrUnsafeCopyFolder = errors.New("unsafe folder for private library copies")
 // nobody else can rename the folder away either. No well-known folder is ever reused, so one
 // planted by another user is never written to.
 //
-// Errors name src, never the copy.
+// Errors name src, never the copy; they wrap ErrUnsafeCopyFolder when parent is refused.
 func DlopenCopy(src, parent string) (uintptr, error) {
 	return dlopenCopy(src, parent, nil)
 }
@@ -64,7 +65,8 @@ func dlopenCopy(src, parent string, beforeDlopen func(copyPath string)) (uintptr
 	h, err := purego.Dlopen(dst, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		// dlerror names the file it opened: name the user's library instead.
-		return 0, errors.New(strings.ReplaceAll(err.Error(), dst, src))
+		return 0, fmt.Errorf("%s (is it a shared library built for %s/%s with all its dependencies installed?)",
+			strings.ReplaceAll(err.Error(), dst, src), runtime.GOOS, runtime.GOARCH)
 	}
 	return h, nil
 }
@@ -93,7 +95,7 @@ func copyFile(dst, src string) error {
 func checkCopyParent(dir string) error {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUnsafeCopyFolder, err)
+		return fmt.Errorf("folder for private library copies: %w", err)
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%w: %s is not a folder (set TMPDIR to a folder of your own)", ErrUnsafeCopyFolder, dir)
