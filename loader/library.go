@@ -5,8 +5,10 @@
 //
 // Open copies the library to a private, uniquely named file and dlopens that copy with
 // RTLD_NOW|RTLD_LOCAL through purego, so a library rebuilt at the same path always loads fresh
-// (dlopen caches by path) and a loaded file is never overwritten in place. The copy is unlinked
-// right after dlopen; the mapping stays valid. Open then checks the ABI version, registers the
+// (dlopen caches by path) and a loaded file is never overwritten in place. The copy lives in
+// a folder created fresh for it (mode 0700, random name) under a folder no other user can
+// change, so no other user can swap it between the copy and the dlopen (see DlopenCopy). The
+// copy and its folder are removed right after dlopen; the mapping stays valid. Open then checks the ABI version, registers the
 // pipelines and validates every descriptor; anything the host could not use safely is
 // rejected with an error naming the file, the pipeline and the field.
 //
@@ -25,12 +27,9 @@ package loader
 
 import (
 	"context"
-	"crypto/rand"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,8 +48,8 @@ const Version = "0.1.0"
 
 // Options configure Open. The zero value is ready to use.
 type Options struct {
-	// CopyDir is where private copies of libraries are written before dlopen. The zero
-	// value means a "scope-libs" folder in os.TempDir().
+	// CopyDir is the folder under which each private copy gets a fresh folder of its own
+	// (see DlopenCopy). The zero value means os.TempDir().
 	CopyDir string
 	// Logger receives the plugins' log lines (with "plugin" and "pipeline" attributes) and
 	// the loader's own debug messages. The zero value discards them.
@@ -156,6 +155,12 @@ func (hb *hostBlock) log(level int32, text string) {
 // Errors wrap ErrNoEntry, ErrABIVersion or ErrInvalid (with a *ValidationError) where those
 // apply, and always name the file.
 func Open(path string, opts Options) (*Library, error) {
+	return open(path, opts, nil)
+}
+
+// open is Open; beforeDlopen, when not nil, runs with the private copy's path between the
+// copy and the dlopen (the window an attacker would use; tests attack it).
+func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Library, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
@@ -164,14 +169,9 @@ func Open(path string, opts Options) (*Library, error) {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	lib := &Library{path: path, keepLoaded: opts.KeepLoaded, goRuntime: EmbedsGoRuntime(abs)}
-	copyPath, err := PrivateCopy(abs, opts.CopyDir)
+	lib.handle, err = dlopenCopy(abs, opts.CopyDir, beforeDlopen)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	lib.handle, err = purego.Dlopen(copyPath, purego.RTLD_NOW|purego.RTLD_LOCAL)
-	os.Remove(copyPath) // the mapping stays; nothing is left behind on disk
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w (is it a shared library built for %s/%s with all its dependencies installed?)", path, err, runtime.GOOS, runtime.GOARCH)
 	}
 	ok := false
 	defer func() {
@@ -264,42 +264,6 @@ func (l *Library) unload() {
 	}
 	l.handle = 0
 	runtime.KeepAlive(l.host)
-}
-
-// PrivateCopy copies the library src to a uniquely named file in dir (the zero value: a
-// "scope-libs" folder in os.TempDir()) and returns its path. Loading such a copy instead of src
-// is what makes a rebuilt library at the same path load fresh: dlopen caches by path.
-func PrivateCopy(src, dir string) (string, error) {
-	if dir == "" {
-		dir = filepath.Join(os.TempDir(), fmt.Sprintf("scope-libs-%d", os.Getuid()))
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("make private copy: %w", err)
-	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return "", err
-	}
-	dst := filepath.Join(dir, fmt.Sprintf("%s.%d.%s.so", filepath.Base(src), os.Getpid(), hex.EncodeToString(rnd[:])))
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o700)
-	if err != nil {
-		return "", fmt.Errorf("make private copy: %w", err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		os.Remove(dst)
-		return "", fmt.Errorf("make private copy: %w", err)
-	}
-	if err := out.Close(); err != nil {
-		os.Remove(dst)
-		return "", fmt.Errorf("make private copy: %w", err)
-	}
-	return dst, nil
 }
 
 // EmbedsGoRuntime reports whether the ELF shared object at path carries a Go runtime (a Go

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,7 +41,9 @@ type Dir string
 
 // DefaultDir returns the runtime directory for this user, taken from getenv
 // (os.Getenv when nil): $XDG_RUNTIME_DIR/scope, else /tmp/scope-<uid>. It creates it with mode
-// 0700 and refuses one that another user owns or others can read.
+// 0700. An existing one must be a real directory of this user's: a symbolic link or a
+// directory another user owns (either may have been planted in /tmp by someone else) is
+// refused, and never changed. One of this user's that others can enter is made 0700.
 func DefaultDir(getenv func(string) string) (Dir, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -51,22 +54,44 @@ func DefaultDir(getenv func(string) string) (Dir, error) {
 	} else {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("scope-%d", os.Getuid()))
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return "", fmt.Errorf("session runtime dir: %w", err)
 	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return "", fmt.Errorf("session runtime dir: %w", err)
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Getuid() {
-		return "", fmt.Errorf("session runtime dir %s belongs to uid %d, not to you (uid %d)", dir, sys.Uid, os.Getuid())
-	}
-	if st.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
-			return "", fmt.Errorf("session runtime dir %s: make it private: %w", dir, err)
-		}
+	if err := makePrivate(dir); err != nil {
+		return "", err
 	}
 	return Dir(dir), nil
+}
+
+// makePrivate checks that dir is a directory (not a symbolic link) owned by this user and
+// takes away every other user's access to it. It works on the directory it opened, not on the
+// path again, so the path cannot be swapped between the check and the chmod.
+func makePrivate(dir string) error {
+	const fix = "remove it (another user may have planted it) or set XDG_RUNTIME_DIR to a directory of your own"
+	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.ENOTDIR):
+		if target, lerr := os.Readlink(dir); lerr == nil {
+			return fmt.Errorf("session runtime dir %s is a symbolic link (to %q), not a directory: %s", dir, target, fix)
+		}
+		return fmt.Errorf("session runtime dir %s is not a directory: %s", dir, fix)
+	case err != nil:
+		return fmt.Errorf("session runtime dir %s: %w", dir, err)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("session runtime dir %s: %w", dir, err)
+	}
+	if int(st.Uid) != os.Getuid() {
+		return fmt.Errorf("session runtime dir %s belongs to uid %d, not to you (uid %d): %s", dir, st.Uid, os.Getuid(), fix)
+	}
+	if st.Mode&0o077 != 0 {
+		if err := syscall.Fchmod(fd, 0o700); err != nil {
+			return fmt.Errorf("session runtime dir %s: make it private: %w", dir, err)
+		}
+	}
+	return nil
 }
 
 // List returns the sessions of the default runtime directory, oldest first.

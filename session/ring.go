@@ -86,21 +86,32 @@ type Frame struct {
 
 // Writer publishes frames and audio into a shared-memory file. It is used by one goroutine
 // (the engine's); Close and SetDropped may be called from any.
+//
+// Any process of the same user can write to the file, so the writer never reads back what it
+// stored there: it keeps its own copy of the slot count, slot size, generation, frame number,
+// sequence numbers and audio position, and only ever stores them.
 type Writer struct {
-	path  string
-	f     *os.File
-	mem   []byte
-	slots int
-	last  frame.Format
-	conv  *frame.Frame // f32 -> u8 scratch
+	path     string
+	f        *os.File
+	mem      []byte
+	slots    int
+	slotSize uint64           // bytes of pixel data per slot (what the header says)
+	gen      uint64           // current generation
+	latest   uint64           // number of the newest complete frame
+	seq      [MaxSlots]uint64 // each slot's seqlock number
+	audioPos uint64           // stereo frames written since the start
+	last     frame.Format
+	conv     *frame.Frame // f32 -> u8 scratch
 }
 
-// CreateWriter creates (or truncates) the ring file at path with the given number of slots.
+// CreateWriter creates the ring file at path, which must not exist, with the given number of
+// slots. Rings live in /dev/shm, which every user can write to: a file or symbolic link
+// already at path (planted by someone else, perhaps) is refused, never followed or truncated.
 func CreateWriter(path string, slots int) (*Writer, error) {
 	if slots < 2 || slots > MaxSlots {
 		return nil, fmt.Errorf("create frame ring %s: %d slots (2..%d)", path, slots, MaxSlots)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create frame ring: %w", err)
 	}
@@ -114,17 +125,27 @@ func CreateWriter(path string, slots int) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("map frame ring %s: %w", path, err)
 	}
-	w := &Writer{path: path, f: f, mem: mem, slots: slots}
+	w := &Writer{path: path, f: f, mem: mem, slots: slots, gen: 1}
+	w.storeHeader()
+	return w, nil
+}
+
+// storeHeader writes the writer's own copy of the header's fields into the file. Publish
+// does it on every frame, so a header another process scribbled on heals with the next frame.
+func (w *Writer) storeHeader() {
 	h := w.header()
 	h.Version = ringVersion
-	h.Slots = uint32(slots)
+	h.Slots = uint32(w.slots)
 	h.WriterPID = uint32(os.Getpid())
 	h.AudioCapacity = audioCapacity
 	h.AudioRate = AudioRate
 	h.AudioChannels = AudioChannels
-	atomic.StoreUint64(&h.Generation, 1)
+	atomic.StoreUint64(&h.AudioWritten, w.audioPos)
+	atomic.StoreUint64(&h.Latest, w.latest)
+	// SlotSize before Generation: a reader that sees the new generation sees the new size.
+	atomic.StoreUint64(&h.SlotSize, w.slotSize)
+	atomic.StoreUint64(&h.Generation, w.gen)
 	atomic.StoreUint64(&h.Magic, ringMagic) // last: a reader that sees the magic sees the rest
-	return w, nil
 }
 
 // Path returns the ring file's path.
@@ -150,27 +171,25 @@ func (w *Writer) Publish(f *frame.Frame) error {
 		}
 		src = w.conv
 	}
-	h := w.header()
 	row := src.Width * src.Channels
 	need := uint64(row * src.Height)
 	if src.Format != w.last {
-		if need > atomic.LoadUint64(&h.SlotSize) {
+		if need > w.slotSize {
 			if err := w.grow(need); err != nil {
 				return err
 			}
-			h = w.header()
 		}
-		atomic.AddUint64(&h.Generation, 1)
+		w.gen++
 		w.last = src.Format
 	}
-	gen := atomic.LoadUint64(&h.Generation)
-	n := atomic.LoadUint64(&h.Latest) + 1
+	w.storeHeader()
+	h := w.header()
+	n := w.latest + 1
 	slot := int(n % uint64(w.slots))
 	m := metaAt(w.mem, slot)
-	seq := atomic.LoadUint64(&m.Seq)
+	seq := w.seq[slot]
 	atomic.StoreUint64(&m.Seq, seq+1) // odd: being written
-	size := atomic.LoadUint64(&h.SlotSize)
-	off := slotsOffset() + slot*int(size)
+	off := slotsOffset() + slot*int(w.slotSize)
 	dst := w.mem[off : off+int(need)]
 	if src.Pitch == row {
 		copy(dst, src.Data[:int(need)])
@@ -180,10 +199,12 @@ func (w *Writer) Publish(f *frame.Frame) error {
 		}
 	}
 	m.Number = n
-	m.Generation = gen
+	m.Generation = w.gen
 	m.PTS = int64(f.PTS)
 	m.Width, m.Height, m.Channels = uint32(src.Width), uint32(src.Height), uint32(src.Channels)
 	atomic.StoreUint64(&m.Seq, seq+2) // even: complete
+	w.seq[slot] = seq + 2
+	w.latest = n
 	atomic.StoreUint64(&h.Latest, n)
 	return nil
 }
@@ -202,8 +223,7 @@ func (w *Writer) grow(need uint64) error {
 	old := w.mem
 	w.mem = mem
 	syscall.Munmap(old)
-	// SlotSize before Generation: a reader that sees the new generation sees the new size.
-	atomic.StoreUint64(&w.header().SlotSize, size)
+	w.slotSize = size // Publish stores it, before the new generation
 	return nil
 }
 
@@ -216,7 +236,7 @@ func (w *Writer) PublishAudio(samples []float32) {
 		return
 	}
 	ring := unsafe.Slice((*float32)(unsafe.Pointer(&w.mem[headerSize])), audioCapacity*AudioChannels)
-	pos := atomic.LoadUint64(&h.AudioWritten)
+	pos := w.audioPos
 	if frames > audioCapacity {
 		samples = samples[(frames-audioCapacity)*AudioChannels:]
 		pos += uint64(frames - audioCapacity)
@@ -227,7 +247,8 @@ func (w *Writer) PublishAudio(samples []float32) {
 		ring[j] = samples[i*AudioChannels]
 		ring[j+1] = samples[i*AudioChannels+1]
 	}
-	atomic.StoreUint64(&h.AudioWritten, pos+uint64(frames))
+	w.audioPos = pos + uint64(frames)
+	atomic.StoreUint64(&h.AudioWritten, w.audioPos)
 }
 
 // SetDropped records how many frames were dropped before the pipeline so far (readers show it).
@@ -250,10 +271,13 @@ func (w *Writer) Close() error {
 }
 
 // Reader maps a ring file read-only and copies frames and audio out of it. It is used by one
-// goroutine.
+// goroutine. It trusts nothing it reads from the file (any process of the same user can
+// write there): the slot count is read once and checked, and every frame's size, format and
+// place are checked against the mapping before anything is copied.
 type Reader struct {
 	f        *os.File
 	mem      []byte
+	slots    int // from the header, checked once at open
 	gen      uint64
 	last     uint64 // number of the last frame returned
 	audioPos uint64
@@ -279,6 +303,7 @@ func OpenReader(path string) (*Reader, error) {
 		r.Close()
 		return nil, fmt.Errorf("open frame ring %s: %w", path, ErrNotRing)
 	}
+	r.slots = int(h.Slots)
 	r.audioPos = atomic.LoadUint64(&h.AudioWritten)
 	return r, nil
 }
@@ -328,7 +353,11 @@ func (r *Reader) Next(dst *Frame) (bool, error) {
 			return false, nil
 		}
 		size := atomic.LoadUint64(&h.SlotSize)
-		slot := int(n % uint64(h.Slots))
+		if size == 0 || size > uint64(len(r.mem)-slotsOffset())/uint64(r.slots) {
+			r.retries++ // grown past our mapping (the next try remaps), or garbage
+			continue
+		}
+		slot := int(n % uint64(r.slots))
 		m := metaAt(r.mem, slot)
 		seq := atomic.LoadUint64(&m.Seq)
 		if seq&1 != 0 {
@@ -336,13 +365,15 @@ func (r *Reader) Next(dst *Frame) (bool, error) {
 			continue
 		}
 		number, mgen := m.Number, m.Generation
-		w, ht, c, pts := int(m.Width), int(m.Height), int(m.Channels), m.PTS
-		bytes := w * ht * c
-		off := slotsOffset() + slot*int(size)
-		if number != n || mgen != gen || uint64(bytes) > size || off+bytes > len(r.mem) || (c != 1 && c != 3 && c != 4) {
+		w, ht, c, pts := m.Width, m.Height, m.Channels, m.PTS
+		// Each factor is below 2^32 and c at most 4, so checking w*h first keeps the product
+		// from overflowing; size was checked to fit the mapping above.
+		if number != n || mgen != gen || (c != 1 && c != 3 && c != 4) || uint64(w)*uint64(ht) > size || uint64(w)*uint64(ht)*uint64(c) > size {
 			r.retries++
 			continue
 		}
+		bytes := int(w) * int(ht) * int(c)
+		off := slotsOffset() + slot*int(size)
 		if cap(dst.Pix) < bytes {
 			dst.Pix = make([]byte, bytes)
 		}
@@ -352,7 +383,7 @@ func (r *Reader) Next(dst *Frame) (bool, error) {
 			r.retries++ // torn: the writer lapped us while we copied
 			continue
 		}
-		dst.Number, dst.Width, dst.Height, dst.Channels, dst.PTS = n, w, ht, c, time.Duration(pts)
+		dst.Number, dst.Width, dst.Height, dst.Channels, dst.PTS = n, int(w), int(ht), int(c), time.Duration(pts)
 		r.last = n
 		return true, nil
 	}

@@ -2,10 +2,12 @@ package session
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -15,7 +17,8 @@ import (
 // result is marshalled as the response's "result".
 type HandlerFunc func(ctx context.Context, req json.RawMessage) (any, error)
 
-// maxLine bounds one request line (a prompt or a path fits easily).
+// maxLine bounds one request line (a prompt or a path fits easily). A longer request is read to
+// its end, dropped and answered with an error naming this limit; the connection stays usable.
 const maxLine = 1 << 20
 
 // Server answers newline-delimited JSON requests on a listener. Operations are registered with
@@ -100,15 +103,25 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		s.mu.Unlock()
 		c.Close()
 	}()
-	sc := bufio.NewScanner(c)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
+	br := bufio.NewReaderSize(c, 64<<10)
 	w := bufio.NewWriter(c)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if len(line) == 0 {
+	for {
+		line, tooLong, err := readLine(br, maxLine)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return // a broken connection: do not run half a request
+		}
+		if len(line) == 0 && !tooLong {
+			if err != nil {
+				return
+			}
 			continue
 		}
-		resp := s.dispatch(ctx, line)
+		var resp Response
+		if tooLong {
+			resp = Response{Error: fmt.Sprintf("request too large: more than the %d-byte (%d MiB) limit of one request line; send less per request (a file path instead of the file's content)", maxLine, maxLine>>20)}
+		} else {
+			resp = s.dispatch(ctx, line)
+		}
 		b, err := json.Marshal(resp)
 		if err != nil {
 			b, _ = json.Marshal(Response{ID: resp.ID, Error: "encode result: " + err.Error()})
@@ -117,6 +130,28 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		if err := w.Flush(); err != nil {
 			return
 		}
+	}
+}
+
+// readLine reads one newline-terminated line (the last one may lack the newline) and returns
+// it without the newline or a carriage return before it. A line longer than max bytes (not
+// counting the newline) is read to its end without being kept: it returns tooLong and no
+// line. err is the read error that ended the line (io.EOF at the end of the input), nil when
+// a newline did.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	for {
+		frag, err := br.ReadSlice('\n')
+		if !tooLong {
+			line = append(line, frag...)
+			if len(bytes.TrimSuffix(line, []byte("\n"))) > max {
+				tooLong, line = true, nil
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		return line, tooLong, err
 	}
 }
 

@@ -1,9 +1,8 @@
 package validate
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -54,17 +53,15 @@ var rawCallbacks = sync.OnceValue(func() [2]uintptr {
 	return [2]uintptr{logFn, extFn}
 })
 
-// openRaw copies the library to a unique file (dlopen caches by path), dlopens the copy with
-// RTLD_NOW|RTLD_LOCAL and finds the entry symbol. logf receives the plugin's log lines.
+// openRaw dlopens a private copy of the library (loader.DlopenCopy: unique, out of other
+// users' reach) and finds the entry symbol. logf receives the plugin's log lines.
 func openRaw(path string, logf func(string)) (*rawLib, error) {
-	cp, err := uniqueCopy(path)
-	if err != nil {
+	h, err := loader.DlopenCopy(path, "")
+	if errors.Is(err, loader.ErrUnsafeCopyFolder) {
 		return nil, err
 	}
-	h, err := purego.Dlopen(cp, purego.RTLD_NOW|purego.RTLD_LOCAL)
-	os.Remove(cp)
 	if err != nil {
-		return nil, fmt.Errorf("dlopen with RTLD_NOW|RTLD_LOCAL failed: %v", err)
+		return nil, fmt.Errorf("dlopen with RTLD_NOW|RTLD_LOCAL failed: %w", err)
 	}
 	l := &rawLib{handle: h, goRuntime: loader.EmbedsGoRuntime(path), eb: abi.NewErrorBuffer()}
 	l.entryFn, err = purego.Dlsym(h, abi.EntrySymbol)
@@ -165,13 +162,4 @@ func (l *rawLib) close() {
 	}
 	l.handle = 0
 	runtime.KeepAlive(l.host)
-}
-
-// uniqueCopy copies path to a new file in the validator's temporary folder.
-func uniqueCopy(path string) (string, error) {
-	dst, err := loader.PrivateCopy(path, filepath.Join(os.TempDir(), fmt.Sprintf("scope-validate-%d", os.Getuid())))
-	if err != nil {
-		return "", fmt.Errorf("copy the library: %w", err)
-	}
-	return dst, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -12,9 +13,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scopenative/scope/internal/otheruser"
 	"github.com/scopenative/scope/internal/plugintest"
 	"github.com/scopenative/scope/validate"
 )
@@ -373,5 +376,57 @@ func TestChecksDocumented(t *testing.T) {
 	}
 	if len(seen) < 15 {
 		t.Errorf("only %d checks", len(seen))
+	}
+}
+
+// TestPrivateCopies: the validator's library copies never go to the folder another user
+// planted under the old name ($TMPDIR/scope-validate-<uid>, theirs, mode 0777), and a
+// $TMPDIR others can write to is refused with a message that says so.
+func TestPrivateCopies(t *testing.T) {
+	otheruser.Require(t)
+	lib := buildBroken(t, t.TempDir(), "GOOD")
+	tmp := otheruser.TempDir(t)
+	t.Setenv("TMPDIR", tmp)
+	planted := filepath.Join(tmp, fmt.Sprintf("scope-validate-%d", os.Getuid()))
+	if err := os.Mkdir(planted, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	otheruser.Give(t, planted, 0o777)
+	fd, err := syscall.InotifyInit1(syscall.IN_NONBLOCK | syscall.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if _, err := syscall.InotifyAddWatch(fd, planted, syscall.IN_CREATE|syscall.IN_MOVED_TO); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := validate.Run(context.Background(), lib, validate.Options{InProcess: true, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("validation failed:\n%s", b.String())
+	}
+	var buf [4096]byte
+	if n, _ := syscall.Read(fd, buf[:]); n > 0 {
+		t.Errorf("a file was created in the folder uid %d planted (%d bytes of inotify events)", otheruser.UID, n)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 1 {
+		t.Errorf("left in $TMPDIR: %v, want only the planted folder", ents)
+	}
+
+	if err := os.Chmod(tmp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = validate.Run(context.Background(), lib, validate.Options{InProcess: true, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	rep.WriteText(&b)
+	if !rep.Failed() || !strings.Contains(b.String(), tmp+" is writable by other users and not sticky") {
+		t.Errorf("validation with a world-writable $TMPDIR did not fail saying so:\n%s", b.String())
 	}
 }

@@ -162,7 +162,12 @@ static const scope_plugin plugin = {
 #else
     .abi_minor = SCOPE_ABI_VERSION_MINOR,
 #endif
-    .name = "loader-test", .version = "1.2.3",
+#if defined(FOREIGN)
+    .name = "foreign", /* another user's library, for the private-copy attack test */
+#else
+    .name = "loader-test",
+#endif
+    .version = "1.2.3",
     .register_pipelines = t_register, .unregister_pipelines = t_unregister,
     .pipeline_count = t_count, .get_pipeline = t_get,
 };
