@@ -98,7 +98,7 @@ func TestOpenReadsSchema(t *testing.T) {
 		{"count", loader.ParamInt, "3", "1..10", false},
 		{"edge", loader.ParamEnum, "hard", "one of soft, hard", false},
 		{"label", loader.ParamString, "hello", "any text", false},
-		{"tint", loader.ParamColor, "#ff8000", "#rrggbb or #rrggbbaa", false},
+		{"tint", loader.ParamColor, "#ff8000", loader.ColorSyntax, false},
 		{"size", loader.ParamInt, "64", "1..4096", true},
 	}
 	if len(p.Params) != len(want) {
@@ -198,7 +198,8 @@ func TestParamParsing(t *testing.T) {
 		{"edge", "round", `edge: "round" is not an option; use one of soft, hard`},
 		{"fail", "maybe", `fail: "maybe" is not a bool; use true or false`},
 		{"tint", "#00ff0080", ""},
-		{"tint", "green", `tint: "green" is not a color; use #rrggbb or #rrggbbaa`},
+		{"tint", "green", `tint: "green" is not a color: hex colors have 3, 4, 6 or 8 digits; use ` + loader.ColorSyntax + `, e.g. #ff8000, 1,0.5,0 or rgb(255,128,0)`},
+		{"tint", "0.2,0.4,0.6", ""},
 		{"nope", "1", "copy has no parameter \"nope\"; valid keys: fail, amount, count, edge, label, tint, size"},
 	} {
 		err := vals.Set(p, c.key, c.text)
@@ -206,7 +207,7 @@ func TestParamParsing(t *testing.T) {
 			t.Errorf("Set(%s=%s) = %v, want %q", c.key, c.text, err, c.err)
 		}
 	}
-	if vals[1].Float != 0.25 || vals[3].String != "soft" || vals[5].Color != [4]float32{0, 1, 0, 128.0 / 255} {
+	if vals[1].Float != 0.25 || vals[3].String != "soft" || vals[5].Color != [4]float32{0.2, 0.4, 0.6, 1} {
 		t.Errorf("values not stored: %+v", vals)
 	}
 }

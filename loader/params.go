@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -81,7 +82,7 @@ func (p *Param) Range() string {
 	case ParamEnum:
 		return "one of " + strings.Join(p.OptionKeys(), ", ")
 	case ParamColor:
-		return "#rrggbb or #rrggbbaa"
+		return ColorSyntax
 	}
 	return "any text"
 }
@@ -129,8 +130,10 @@ func (v Value) JSON() any {
 	return v.Text()
 }
 
-// Parse reads a value for this parameter from text (as typed on a command line) and checks it
-// against the schema. Bools take true/false/1/0/on/off/yes/no; colors take #rrggbb[aa].
+// Parse reads a value for this parameter from text (as typed on a command line, sent by the
+// session's set op or by the preview) and checks it against the schema. Bools take
+// true/false/1/0/on/off/yes/no; colors take the forms ParseColor reads. A number too large
+// for its type is "out of range", never "not a number".
 func (p *Param) Parse(text string) (Value, error) {
 	v := Value{Type: p.Type}
 	switch p.Type {
@@ -144,20 +147,26 @@ func (p *Param) Parse(text string) (Value, error) {
 		}
 	case ParamInt:
 		n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+		if errors.Is(err, strconv.ErrRange) {
+			return v, fmt.Errorf("%s: %s is out of range; allowed range %s", p.Key, strings.TrimSpace(text), p.Range())
+		}
 		if err != nil {
 			return v, fmt.Errorf("%s: %q is not an integer; allowed range %s", p.Key, text, p.Range())
 		}
 		v.Int = n
 	case ParamFloat:
 		f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
-		if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return v, fmt.Errorf("%s: %s is out of range; allowed range %s", p.Key, strings.TrimSpace(text), p.Range())
+		}
+		if err != nil || math.IsNaN(f) {
 			return v, fmt.Errorf("%s: %q is not a number; allowed range %s", p.Key, text, p.Range())
 		}
 		v.Float = f
 	case ParamString, ParamEnum:
 		v.String = text
 	case ParamColor:
-		c, err := parseColor(text)
+		c, err := ParseColor(text)
 		if err != nil {
 			return v, fmt.Errorf("%s: %w", p.Key, err)
 		}
@@ -201,14 +210,81 @@ func (p *Param) Check(v Value) error {
 	return nil
 }
 
-func parseColor(s string) ([4]float32, error) {
-	h := strings.TrimPrefix(strings.TrimSpace(s), "#")
+// ColorSyntax lists the colour forms ParseColor reads, for messages and help.
+const ColorSyntax = "#rrggbb, #rgb, #rrggbbaa, r,g,b[,a] (each 0..1) or rgb(r,g,b[,a]) (0..255, alpha 0..1)"
+
+// colorExample ends every colour error: one example of each form.
+const colorExample = "e.g. #ff8000, 1,0.5,0 or rgb(255,128,0)"
+
+// ParseColor reads a colour as people type it and returns RGBA with components 0..1:
+//
+//	#rrggbb, #rrggbbaa, #rgb, #rgba   hex, the # optional (#f80 is #ff8800; alpha defaults to opaque)
+//	r,g,b or r,g,b,a                  components 0..1 (0.2,0.4,0.6), as the ABI stores them
+//	rgb(r,g,b), rgba(r,g,b,a)         CSS: r, g, b 0..255 or 0%..100%, alpha 0..1 or a percentage;
+//	                                  commas or spaces between them, "/" before alpha
+//
+// Case and surrounding spaces do not matter. The error names the text and shows an example.
+func ParseColor(s string) ([4]float32, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	bad := func(why string) ([4]float32, error) {
+		return [4]float32{}, fmt.Errorf("%q is not a color: %s; use %s, %s", s, why, ColorSyntax, colorExample)
+	}
+	if inner, ok := cssFunction(t); ok {
+		if !strings.HasSuffix(inner, ")") {
+			return bad("rgb( needs its closing )")
+		}
+		inner = strings.TrimSuffix(inner, ")")
+		fields := strings.FieldsFunc(inner, func(r rune) bool { return r == ',' || r == '/' || r == ' ' || r == '\t' })
+		if len(fields) != 3 && len(fields) != 4 {
+			return bad(fmt.Sprintf("rgb() takes 3 or 4 components, got %d", len(fields)))
+		}
+		c := [4]float32{3: 1}
+		for i, f := range fields {
+			scale := 255.0
+			if i == 3 {
+				scale = 1
+			}
+			x, err := colorComponent(f, scale)
+			if err != nil {
+				if i == 3 {
+					return bad("alpha must be 0..1 or 0%..100%")
+				}
+				return bad("rgb() components must be 0..255 or 0%..100%")
+			}
+			c[i] = x
+		}
+		return c, nil
+	}
+	if strings.Contains(t, ",") {
+		fields := strings.Split(t, ",")
+		if len(fields) != 3 && len(fields) != 4 {
+			return bad(fmt.Sprintf("r,g,b[,a] takes 3 or 4 components, got %d", len(fields)))
+		}
+		c := [4]float32{3: 1}
+		for i, f := range fields {
+			x, err := colorComponent(f, 1)
+			if err != nil || strings.HasSuffix(strings.TrimSpace(f), "%") {
+				return bad("r,g,b[,a] components must be numbers 0..1")
+			}
+			c[i] = x
+		}
+		return c, nil
+	}
+	h := strings.TrimPrefix(t, "#")
+	if len(h) == 3 || len(h) == 4 { // #rgb[a]: every digit doubled
+		var b strings.Builder
+		for _, r := range h {
+			b.WriteRune(r)
+			b.WriteRune(r)
+		}
+		h = b.String()
+	}
 	if len(h) != 6 && len(h) != 8 {
-		return [4]float32{}, fmt.Errorf("%q is not a color; use #rrggbb or #rrggbbaa", s)
+		return bad("hex colors have 3, 4, 6 or 8 digits")
 	}
 	n, err := strconv.ParseUint(h, 16, 32)
 	if err != nil {
-		return [4]float32{}, fmt.Errorf("%q is not a color; use #rrggbb or #rrggbbaa", s)
+		return bad("not hex digits")
 	}
 	if len(h) == 6 {
 		n = n<<8 | 0xff
@@ -218,6 +294,29 @@ func parseColor(s string) ([4]float32, error) {
 		c[i] = float32((n>>(24-8*i))&0xff) / 255
 	}
 	return c, nil
+}
+
+// cssFunction returns what follows "rgb(" or "rgba(" (the closing parenthesis included).
+func cssFunction(t string) (string, bool) {
+	for _, name := range []string{"rgba(", "rgb("} {
+		if rest, ok := strings.CutPrefix(t, name); ok {
+			return rest, true
+		}
+	}
+	return "", false
+}
+
+// colorComponent reads one component, a number 0..scale or a percentage 0%..100%, as 0..1.
+func colorComponent(f string, scale float64) (float32, error) {
+	f = strings.TrimSpace(f)
+	if pct, ok := strings.CutSuffix(f, "%"); ok {
+		f, scale = pct, 100
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+	if err != nil || math.IsNaN(x) || x < 0 || x > scale {
+		return 0, fmt.Errorf("color component %q is out of range 0..%g", f, scale)
+	}
+	return float32(x / scale), nil
 }
 
 // Values holds one value per parameter of a pipeline, indexed like Pipeline.Params.
@@ -247,4 +346,33 @@ func UnknownParamError(p *Pipeline, key string) error {
 		return fmt.Errorf("%s has no parameter %q: it takes no parameters", p.ID, key)
 	}
 	return fmt.Errorf("%s has no parameter %q; valid keys: %s", p.ID, key, strings.Join(p.ParamKeys(), ", "))
+}
+
+// ParsePrompt reads one prompt as typed on a command line or in the preview's prompt box:
+// TEXT, or TEXT::WEIGHT where WEIGHT (after the last "::") is a finite number >= 0; the weight
+// defaults to 1. The text is kept as it is, commas included: one call reads one prompt.
+func ParsePrompt(s string) (Prompt, error) {
+	p := Prompt{Text: s, Weight: 1}
+	if i := strings.LastIndex(s, "::"); i >= 0 {
+		w := strings.TrimSpace(s[i+2:])
+		f, err := strconv.ParseFloat(w, 32)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
+			return p, fmt.Errorf("prompt %q: the weight after :: must be a finite number >= 0 (e.g. %q), not %q", s, s[:i]+"::0.5", w)
+		}
+		p.Text, p.Weight = s[:i], float32(f)
+	}
+	return p, p.Check()
+}
+
+// Check reports whether the prompt can go to a plugin: a finite weight >= 0 and text without
+// NUL bytes. The session's prompts op checks what it receives with it.
+func (p Prompt) Check() error {
+	w := float64(p.Weight)
+	if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+		return fmt.Errorf("prompt %q: weight %g must be a finite number >= 0", p.Text, w)
+	}
+	if strings.IndexByte(p.Text, 0) >= 0 {
+		return fmt.Errorf("prompt %q: text must not contain NUL bytes", p.Text)
+	}
+	return nil
 }

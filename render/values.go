@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/session"
 )
 
@@ -171,15 +172,11 @@ func parsePrompts(s string) ([]session.Prompt, error) {
 		if part == "" {
 			continue
 		}
-		text, w := part, float32(1)
-		if i := strings.LastIndex(part, "::"); i >= 0 {
-			f, err := strconv.ParseFloat(strings.TrimSpace(part[i+2:]), 32)
-			if err != nil || f < 0 {
-				return nil, fmt.Errorf("prompt %q: the weight after :: must be a number >= 0", part)
-			}
-			text, w = strings.TrimSpace(part[:i]), float32(f)
+		p, err := loader.ParsePrompt(part) // the CLI's --prompt rule, one prompt per part
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, session.Prompt{Text: text, Weight: w})
+		out = append(out, session.Prompt{Text: strings.TrimSpace(p.Text), Weight: p.Weight})
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/scopenative/scope/session"
@@ -86,8 +87,11 @@ func TestPromptBox(t *testing.T) {
 	if s := formatPrompts(ps); s != "red::0.7 | blue" {
 		t.Errorf("format: %q", s)
 	}
-	if _, err := parsePrompts("x::-1"); err == nil {
-		t.Error("negative weight accepted")
+	// The CLI's rule (loader.ParsePrompt): a weight is a finite number >= 0.
+	for _, bad := range []string{"x::-1", "x::NaN", "x::Inf", "x::1e39", "x::lots"} {
+		if _, err := parsePrompts(bad); err == nil || !strings.Contains(err.Error(), "finite number >= 0") {
+			t.Errorf("parsePrompts(%q) = %v, want the weight refused", bad, err)
+		}
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -258,10 +257,11 @@ func (h *Host) registerBuiltins() {
 		}
 		var ps []loader.Prompt
 		for _, p := range a.Prompts {
-			if p.Weight < 0 || strings.IndexByte(p.Text, 0) >= 0 {
-				return nil, fmt.Errorf("prompts: %q: weights must be >= 0 and text without NUL bytes", p.Text)
+			lp := loader.Prompt{Text: p.Text, Weight: p.Weight}
+			if err := lp.Check(); err != nil {
+				return nil, fmt.Errorf("prompts: %w", err)
 			}
-			ps = append(ps, loader.Prompt{Text: p.Text, Weight: p.Weight})
+			ps = append(ps, lp)
 		}
 		eng.SetPrompts(ps)
 		return map[string]int{"prompts": len(ps)}, nil

@@ -141,6 +141,7 @@ func TestControlProtocol(t *testing.T) {
 		want       string
 	}{
 		{0, "color_r", "300", "out of range"},
+		{0, "color_r", "99999999999999999999", "color_r: 99999999999999999999 is out of range"}, // loader's parser, as the CLI
 		{0, "nope", "1", "valid keys: color_r"},
 		{0, "width", "16", "load-time parameter"},
 		{3, "color_r", "1", "no stage 3"},
@@ -157,6 +158,9 @@ func TestControlProtocol(t *testing.T) {
 	}
 	if info, _ := c.Info(ctx); len(info.Prompts) != 1 || info.Prompts[0].Text != "teal" || info.Prompts[0].Weight != 0.5 {
 		t.Errorf("prompts after set: %+v", info.Prompts)
+	}
+	if err := c.SetPrompts(ctx, []session.Prompt{{Text: "teal", Weight: -1}}); err == nil || !strings.Contains(err.Error(), "weight -1 must be a finite number >= 0") {
+		t.Errorf("negative prompt weight: %v, want it refused", err)
 	}
 
 	// pause / resume.

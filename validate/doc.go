@@ -69,6 +69,17 @@
 // CUDA memory are skipped with the reason (no CUDA driver, or the loader's lack of CUDA
 // frames).
 //
+// # Big libraries
+//
+// A bridge library may register thousands of pipelines, each worth a dozen child processes.
+// Beyond Options.Sample (DefaultSample) pipelines, the per-pipeline checks run on an evenly
+// spaced sample, the first and the last included; and no per-pipeline check starts after
+// Options.Budget (DefaultBudget), so Run returns within the budget plus one Timeout. Both say
+// so in Report.Notes ("checked a sample of 32 of 10000 pipelines, ...", "the time budget of
+// 2m0s ran out: ..."), and Report.Checked counts the pipelines that have results.
+// Options.Progress hears about every finished check; `scope plugin validate` turns it into a
+// progress line on a terminal (or lines in a log with --progress).
+//
 // Every frame the checks hand a plugin sits between guard bytes, with the row padding of
 // padded pitches filled with the same pattern; inputs are compared byte for byte after each
 // call. Random parameter values come from Options.Seed, so a report can be reproduced.

@@ -119,28 +119,39 @@ type rawPipeline struct {
 
 // pipelines lists pipeline_count() descriptors with their ids ("" for a NULL descriptor).
 func (l *rawLib) pipelines() []rawPipeline {
-	n, _, _ := purego.SyscallN(l.plugin.PipelineCount)
-	count := int(uint32(n))
-	if count > 4096 {
-		count = 4096
-	}
-	out := make([]rawPipeline, count)
+	out := make([]rawPipeline, l.count())
 	for i := range out {
-		p, _, _ := purego.SyscallN(l.plugin.GetPipeline, uintptr(i))
-		out[i].ptr = p
-		if p != 0 {
-			var d abi.PipelineDesc
-			abi.ReadSized(p, &d)
-			out[i].id, _ = abi.GoString(d.ID)
-		}
+		out[i] = l.pipelineAt(i)
+	}
+	return out
+}
+
+// maxRawPipelines bounds the pipeline count the validator believes (a garbage count must not
+// make it loop for hours); real libraries, bridges included, stay far below it.
+const maxRawPipelines = 1 << 20
+
+// count returns pipeline_count(), at most maxRawPipelines.
+func (l *rawLib) count() int {
+	n, _, _ := purego.SyscallN(l.plugin.PipelineCount)
+	return min(int(uint32(n)), maxRawPipelines)
+}
+
+// pipelineAt returns get_pipeline(i) with its id.
+func (l *rawLib) pipelineAt(i int) rawPipeline {
+	p, _, _ := purego.SyscallN(l.plugin.GetPipeline, uintptr(i))
+	out := rawPipeline{ptr: p}
+	if p != 0 {
+		var d abi.PipelineDesc
+		abi.ReadSized(p, &d)
+		out.id, _ = abi.GoString(d.ID)
 	}
 	return out
 }
 
 // pipeline returns the descriptor with this id, or 0.
 func (l *rawLib) pipeline(id string) uintptr {
-	for _, p := range l.pipelines() {
-		if p.id == id {
+	for i, n := 0, l.count(); i < n; i++ {
+		if p := l.pipelineAt(i); p.id == id {
 			return p.ptr
 		}
 	}

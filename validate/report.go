@@ -61,6 +61,11 @@ type Report struct {
 	Pipelines []string `json:"pipelines"`
 	// Results in check order: library checks first, then each pipeline's.
 	Results []Result `json:"results"`
+	// Checked is how many pipelines have per-pipeline results: fewer than Pipelines when a
+	// sample was checked or the time budget ran out.
+	Checked int `json:"pipelines_checked"`
+	// Notes say what was left out and why (a sample, the time budget), one line each.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Count returns how many results have status s.
@@ -117,6 +122,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			if res.Status == g.status {
 				fmt.Fprintf(&b, "  %s %s: %s: %s\n", marks[res.Status], res.Subject, res.Check, oneLine(res.Reason))
 			}
+		}
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "note: %s\n", oneLine(n))
 		}
 	}
 	fmt.Fprintf(&b, "\n%s\n", r.Summary())

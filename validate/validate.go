@@ -18,6 +18,21 @@ import (
 // DefaultTimeout bounds one check when Options.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
+// DefaultSample is how many pipelines get their per-pipeline checks when Options.Sample is
+// zero and a library has more: a bridge library may register thousands, and every pipeline
+// costs a dozen child processes.
+const DefaultSample = 32
+
+// DefaultBudget bounds the per-pipeline checks of one Run when Options.Budget is zero.
+const DefaultBudget = 2 * time.Minute
+
+// Progress is what Options.Progress is told after each per-pipeline check.
+type Progress struct {
+	Done, Total int           // checks finished (or left out) and checks planned
+	Pipelines   int           // pipelines the planned checks cover
+	Elapsed     time.Duration // since the per-pipeline checks started
+}
+
 // DefaultChildArgs returns the arguments that follow os.Executable() in the default
 // Options.ChildCommand: the scope binary's hidden command that calls ServeChild.
 func DefaultChildArgs() []string { return []string{"plugin", "validate", "--child"} }
@@ -52,6 +67,18 @@ type Options struct {
 	ChildCommand []string
 	// Seed makes the random parameter values reproducible; the zero value means 1.
 	Seed uint64
+	// Sample, when more pipelines are selected than this, limits the per-pipeline checks to
+	// an evenly spaced sample of this many (the first and the last included), which
+	// Report.Notes states. The zero value means DefaultSample; a negative value checks every
+	// pipeline.
+	Sample int
+	// Budget bounds the time of the per-pipeline checks: none starts after it, and
+	// Report.Notes counts the ones left out (one already running still ends by Timeout). The
+	// zero value means DefaultBudget; a negative value sets no bound.
+	Budget time.Duration
+	// Progress, when set, is called after each per-pipeline check, one call at a time (a
+	// terminal's progress line). The zero value reports nothing.
+	Progress func(Progress)
 }
 
 // Errors returned (wrapped) by Run.
@@ -84,6 +111,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
+	}
+	if o.Sample == 0 {
+		o.Sample = DefaultSample
+	}
+	if o.Budget == 0 {
+		o.Budget = DefaultBudget
 	}
 	if !o.InProcess && len(o.ChildCommand) == 0 {
 		exe, err := os.Executable()
@@ -156,11 +189,9 @@ func Run(ctx context.Context, path string, opts Options) (*Report, error) {
 	for _, p := range pl.Pipelines {
 		rep.Pipelines = append(rep.Pipelines, p.ID)
 	}
-	results, err := r.pipelineChecks(ctx, pl, want)
-	if err != nil {
+	if err := r.pipelineChecks(ctx, pl, want, rep); err != nil {
 		return nil, err
 	}
-	rep.Results = append(rep.Results, results...)
 	return rep, nil
 }
 
@@ -252,20 +283,45 @@ func cudaState() string {
 // pipeline whose output depends on randomness or wall time by design.
 const declaredNondeterministic = "declared SCOPE_PIPELINE_NONDETERMINISTIC"
 
-// pipelineChecks runs every per-pipeline check for every pipeline, mode and memory kind of
-// the plan, opts.Jobs at a time, and returns the results in plan order.
-func (r *runner) pipelineChecks(ctx context.Context, pl *plan, want func(string) bool) ([]Result, error) {
+// samplePipelines picks n evenly spaced pipelines of ps, the first and the last included;
+// all of them when n is negative or not smaller.
+func samplePipelines(ps []planPipeline, n int) []planPipeline {
+	if n < 0 || n >= len(ps) {
+		return ps
+	}
+	if n == 1 {
+		return ps[:1]
+	}
+	out := make([]planPipeline, n)
+	for i := range out {
+		out[i] = ps[i*(len(ps)-1)/(n-1)]
+	}
+	return out
+}
+
+// pipelineChecks runs every per-pipeline check for every selected pipeline (a sample of them
+// beyond Options.Sample), mode and memory kind of the plan, opts.Jobs at a time in plan order
+// until Options.Budget runs out, and adds the results (in plan order) and notes to rep.
+func (r *runner) pipelineChecks(ctx context.Context, pl *plan, want func(string) bool, rep *Report) error {
 	type job struct {
-		c   checkDef
-		u   unit
-		res Result
+		c      checkDef
+		u      unit
+		res    Result
+		notRun bool // the budget ran out before it started
+	}
+	var selected []planPipeline
+	for _, p := range pl.Pipelines {
+		if r.opts.Pipelines == nil || r.opts.Pipelines.MatchString(p.ID) {
+			selected = append(selected, p)
+		}
+	}
+	sample := samplePipelines(selected, r.opts.Sample)
+	if len(sample) < len(selected) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("checked a sample of %d of %d pipelines, evenly spaced (--sample 0 checks every one, --pipeline picks which)", len(sample), len(selected)))
 	}
 	var jobs []*job
 	cuda := ""
-	for _, p := range pl.Pipelines {
-		if r.opts.Pipelines != nil && !r.opts.Pipelines.MatchString(p.ID) {
-			continue
-		}
+	for _, p := range sample {
 		for _, c := range checkTable() {
 			if !want(c.id) || (c.id == "parallel" && r.opts.Threads == 0) {
 				continue
@@ -293,52 +349,90 @@ func (r *runner) pipelineChecks(ctx context.Context, pl *plan, want func(string)
 			}
 		}
 	}
+	var todo []*job
+	for _, j := range jobs {
+		if j.res.Status == "" {
+			todo = append(todo, j)
+		}
+	}
 	outer := ctx
 	ctx, cancel := context.WithCancel(ctx) // a fatal error stops the other jobs
 	defer cancel()
-	sem := make(chan struct{}, r.opts.Jobs)
+	start := time.Now()
+	var deadline time.Time
+	if r.opts.Budget > 0 {
+		deadline = start.Add(r.opts.Budget)
+	}
+	queue := make(chan *job)
+	go func() {
+		defer close(queue)
+		for _, j := range todo {
+			queue <- j
+		}
+	}()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var fatal error
-	for _, j := range jobs {
-		if j.res.Status != "" {
-			continue
-		}
+	done := 0
+	for w := 0; w < r.opts.Jobs; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			start := time.Now()
-			var o outcome
-			if j.c.parent != nil {
-				o = runParent(j.c, r.abs, pl.pipeline(j.u.Pipeline))
-			} else {
-				o = r.exec(ctx, j.c, j.u)
-			}
-			if o.fatal != nil {
+			for j := range queue {
+				if ctx.Err() != nil {
+					continue
+				}
+				if !deadline.IsZero() && time.Now().After(deadline) {
+					j.notRun = true
+				} else {
+					t0 := time.Now()
+					var o outcome
+					if j.c.parent != nil {
+						o = runParent(j.c, r.abs, pl.pipeline(j.u.Pipeline))
+					} else {
+						o = r.exec(ctx, j.c, j.u)
+					}
+					if o.fatal != nil {
+						mu.Lock()
+						fatal = o.fatal
+						mu.Unlock()
+						cancel()
+					}
+					j.res.Status, j.res.Reason, j.res.Duration = o.Status, o.Reason, time.Since(t0)
+				}
 				mu.Lock()
-				fatal = o.fatal
+				done++
+				if r.opts.Progress != nil {
+					r.opts.Progress(Progress{Done: done, Total: len(todo), Pipelines: len(sample), Elapsed: time.Since(start)})
+				}
 				mu.Unlock()
-				cancel()
 			}
-			j.res.Status, j.res.Reason, j.res.Duration = o.Status, o.Reason, time.Since(start)
 		}()
 	}
 	wg.Wait()
 	if fatal != nil {
-		return nil, fatal
+		return fatal
 	}
 	if err := outer.Err(); err != nil {
-		return nil, fmt.Errorf("validate %s: %w", r.path, err)
+		return fmt.Errorf("validate %s: %w", r.path, err)
 	}
-	var out []Result
+	notRun, short := 0, map[string]bool{}
+	checked := map[string]bool{}
 	for _, j := range jobs {
-		if j.res.Status != notApplicable {
-			out = append(out, j.res)
+		switch {
+		case j.notRun:
+			notRun++
+			short[j.u.Pipeline] = true
+		case j.res.Status != notApplicable:
+			rep.Results = append(rep.Results, j.res)
+			checked[j.u.Pipeline] = true
 		}
 	}
-	return out, nil
+	rep.Checked = len(checked)
+	if notRun > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the time budget of %v ran out: %d of %d checks did not run, on %d pipelines (--budget raises it, --pipeline or --only narrows the run)", r.opts.Budget, notRun, len(todo), len(short)))
+	}
+	return nil
 }
 
 // exec runs one child-side check: in a child process, or here with InProcess.

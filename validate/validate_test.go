@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -428,5 +429,81 @@ func TestPrivateCopies(t *testing.T) {
 	rep.WriteText(&b)
 	if !rep.Failed() || !strings.Contains(b.String(), tmp+" is writable by other users and not sticky") {
 		t.Errorf("validation with a world-writable $TMPDIR did not fail saying so:\n%s", b.String())
+	}
+}
+
+// manyPipelines builds the probe registered 5000 times (probe-0 ... probe-4999): more than the
+// 4096 descriptors the validator used to read, and far too many to check one by one.
+func manyPipelines(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(plugintest.Root(t), "validate", "testdata", "broken.c")
+	return plugintest.BuildC(t, filepath.Join(t.TempDir(), "many.so"), []string{src}, "MANY_PIPELINES=5000")
+}
+
+// TestManyPipelinesSample: beyond Options.Sample the per-pipeline checks run on an evenly
+// spaced sample, the report says so, and Progress counts every check.
+func TestManyPipelinesSample(t *testing.T) {
+	opts := options(t)
+	opts.Only = regexp.MustCompile(`^(sizes|defaults)$`)
+	opts.Sample = 5
+	var seen []validate.Progress
+	opts.Progress = func(p validate.Progress) { seen = append(seen, p) }
+	rep, err := validate.Run(context.Background(), manyPipelines(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	rep.WriteText(&text)
+	if len(rep.Pipelines) != 5000 || rep.Checked != 5 || rep.Failed() {
+		t.Fatalf("pipelines %d, checked %d:\n%s", len(rep.Pipelines), rep.Checked, text.String())
+	}
+	var got []string
+	for _, r := range rep.Results {
+		if r.Check == "sizes" && r.Status == validate.Pass {
+			got = append(got, r.Pipeline)
+		}
+	}
+	// The first and the last, and evenly between; the last ones lie beyond 4096 (their
+	// defaults check failed with "missing" when the validator read only 4096).
+	if want := []string{"probe-0", "probe-1249", "probe-2499", "probe-3749", "probe-4999"}; !slices.Equal(got, want) {
+		t.Errorf("sampled %v, want %v\n%s", got, want, text.String())
+	}
+	if want := "note: checked a sample of 5 of 5000 pipelines, evenly spaced"; !strings.Contains(text.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, text.String())
+	}
+	if len(seen) != 10 || seen[9].Done != 10 || seen[9].Total != 10 || seen[9].Pipelines != 5 {
+		t.Errorf("progress calls %+v, want 10 ending at 10/10 on 5 pipelines", seen)
+	}
+}
+
+// TestBudgetBoundsTime: no per-pipeline check starts after Options.Budget; the report counts
+// the ones left out, and Run returns within the budget plus one check's run.
+func TestBudgetBoundsTime(t *testing.T) {
+	opts := options(t)
+	opts.Only = regexp.MustCompile(`^sizes$`)
+	opts.Sample, opts.Jobs, opts.Budget = -1, 1, 300*time.Millisecond
+	start := time.Now()
+	rep, err := validate.Run(context.Background(), manyPipelines(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	elapsed := time.Since(start)
+	var text strings.Builder
+	rep.WriteText(&text)
+	ran := 0
+	for _, r := range rep.Results {
+		if r.Check == "sizes" {
+			ran++
+		}
+	}
+	if ran < 1 || ran >= 5000 || rep.Checked != ran || rep.Failed() {
+		t.Errorf("%d sizes results on %d pipelines, want some but not all:\n%s", ran, rep.Checked, text.String())
+	}
+	want := "note: the time budget of 300ms ran out: " + strconv.Itoa(5000-ran) + " of 5000 checks did not run, on " + strconv.Itoa(5000-ran) + " pipelines"
+	if !strings.Contains(text.String(), want) {
+		t.Errorf("report lacks %q:\n%s", want, text.String())
+	}
+	if elapsed > 15*time.Second {
+		t.Errorf("Run took %v with a 300ms budget", elapsed)
 	}
 }

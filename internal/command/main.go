@@ -58,6 +58,7 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	}
 	a := &app{io: stdio}
 	root := a.root()
+	noSliceSplitting(root)
 	err := root.Run(ctx, args)
 	if err == nil {
 		return ExitOK

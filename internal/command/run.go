@@ -39,10 +39,10 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
 			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, Usage: "stop after N output frames (default: until the source ends; 1 for a text-mode chain writing one image)"},
-			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas)"},
-			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas)"},
+			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
+			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
 			&cli.FloatFlag{Name: "fps", Usage: "pace the chain to this rate (default: as fast as it runs)"},
-			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (repeatable)"},
+			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (one per flag, commas kept; repeatable)"},
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
@@ -77,21 +77,6 @@ func parseChain(cat *catalog.Catalog, arg string) (*chainSpec, error) {
 	return spec, nil
 }
 
-// splitAssignments splits "a=1,b=2" into ["a=1", "b=2"], keeping commas that do not start a
-// new key=value (so a string value may contain commas).
-func splitAssignments(s string) []string {
-	parts := strings.Split(s, ",")
-	var out []string
-	for _, p := range parts {
-		if len(out) > 0 && !strings.Contains(p, "=") {
-			out[len(out)-1] += "," + p
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
-}
-
 // applyParams parses --param / --load-param values into the chain's value sets.
 func (c *chainSpec) applyParams(args []string, loadTime bool) error {
 	flag := "--param"
@@ -99,7 +84,12 @@ func (c *chainSpec) applyParams(args []string, loadTime bool) error {
 		flag = "--load-param"
 	}
 	for _, arg := range args {
-		for _, kv := range splitAssignments(arg) {
+		pairs := splitAssignments(arg)
+		hint := "" // a split the user may not have meant gets the syntax rule
+		if len(pairs) > 1 {
+			hint = " (" + paramSyntaxHint + ")"
+		}
+		for _, kv := range pairs {
 			key, val, ok := strings.Cut(kv, "=")
 			key = strings.TrimSpace(key)
 			if !ok || key == "" {
@@ -111,7 +101,7 @@ func (c *chainSpec) applyParams(args []string, loadTime bool) error {
 				for _, p := range c.pipelines {
 					msgs = append(msgs, loader.UnknownParamError(p, key).Error())
 				}
-				return usagef("%s %s: %s", flag, kv, strings.Join(msgs, "; "))
+				return usagef("%s %s: %s%s", flag, kv, strings.Join(msgs, "; "), hint)
 			}
 			for _, t := range targets {
 				p := c.pipelines[t.stage]
@@ -123,7 +113,7 @@ func (c *chainSpec) applyParams(args []string, loadTime bool) error {
 					return usagef("%s %s: %s.%s is a load-time parameter; use --load-param %s", flag, kv, p.ID, q.Key, kv)
 				}
 				if err := c.values[t.stage].Set(p, t.key, val); err != nil {
-					return usagef("%s %s: %s: %v", flag, kv, p.ID, err)
+					return usagef("%s %s: %s: %v%s", flag, kv, p.ID, err, hint)
 				}
 			}
 		}
@@ -153,23 +143,6 @@ func (c *chainSpec) targets(key string) []target {
 		}
 	}
 	return out
-}
-
-// parsePrompts reads TEXT or TEXT::WEIGHT.
-func parsePrompts(args []string) ([]loader.Prompt, error) {
-	var out []loader.Prompt
-	for _, a := range args {
-		text, w := a, float32(1)
-		if i := strings.LastIndex(a, "::"); i >= 0 {
-			f, err := strconv.ParseFloat(a[i+2:], 32)
-			if err != nil || f < 0 {
-				return nil, usagef("--prompt %q: the weight after :: must be a number >= 0", a)
-			}
-			text, w = a[:i], float32(f)
-		}
-		out = append(out, loader.Prompt{Text: text, Weight: w})
-	}
-	return out, nil
 }
 
 // parseSize reads WxH.
@@ -294,6 +267,9 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	cat := a.openCatalog(cmd)
 	defer cat.Close()
+	if err := checkFPS(cmd); err != nil {
+		return err
+	}
 	s, err := a.startSession(cmd, cat)
 	if err != nil {
 		return err

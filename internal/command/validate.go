@@ -37,7 +37,9 @@ func (a *app) pluginValidateCommand() *cli.Command {
 			"Checks (--only matches these ids):\n" + checks.String() + "\n" +
 			"  $ scope plugin validate build/plugins/invert.so\n" +
 			"  $ scope plugin validate --only 'sizes|pitch' --threads 4 my-plugin.so\n" +
-			"  $ scope plugin validate --json my-plugin.so | jq '.results[] | select(.status == \"fail\")'",
+			"  $ scope plugin validate --json my-plugin.so | jq '.results[] | select(.status == \"fail\")'\n\n" +
+			"A library with more than --sample pipelines gets the per-pipeline checks on an evenly spaced sample\n" +
+			"of them, and no check starts after --budget; the report's notes say what was left out.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"},
 			&cli.StringFlag{Name: "only", Usage: "run only the checks whose id matches this `REGEX`"},
@@ -45,6 +47,9 @@ func (a *app) pluginValidateCommand() *cli.Command {
 			&cli.DurationFlag{Name: "timeout", Value: validate.DefaultTimeout, Usage: "fail a check still running after this long (hung)"},
 			&cli.IntFlag{Name: "threads", Usage: "add the parallel check: `N` instances at once must match their serial output"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Usage: "run `N` checks at once (0: one per CPU)"},
+			&cli.IntFlag{Name: "sample", Value: validate.DefaultSample, Usage: "with more pipelines than `N`, check an evenly spaced sample of N (0: every pipeline)"},
+			&cli.DurationFlag{Name: "budget", Value: validate.DefaultBudget, Usage: "start no per-pipeline check after this long; the report counts the ones left out (0: no limit)"},
+			&cli.BoolFlag{Name: "progress", Usage: "print progress lines on stderr even when it is not a terminal (on a terminal a progress line is always shown)"},
 			&cli.BoolFlag{Name: "in-process", Usage: "run the checks in this process: faster, but a plugin that crashes kills the validator, and a hung call cannot be stopped"},
 			&cli.BoolFlag{Name: "child", Hidden: true, Usage: "run one check for a parent validator (internal)"},
 		},
@@ -76,6 +81,9 @@ func (a *app) pluginValidate(ctx context.Context, cmd *cli.Command) error {
 	if opts.Jobs < 0 {
 		return usagef("--jobs must be >= 0")
 	}
+	if err := sampleAndBudget(cmd, &opts); err != nil {
+		return err
+	}
 	for _, f := range []struct {
 		flag string
 		dst  **regexp.Regexp
@@ -98,7 +106,17 @@ func (a *app) pluginValidate(ctx context.Context, cmd *cli.Command) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	path := cmd.Args().First()
+	var prog *progress
+	if cmd.Bool("progress") || isTerminal(a.io.Err) {
+		prog = newProgress(a.io.Err)
+		defer prog.Done()
+		prog.Step("validate " + path + ": library checks")
+		opts.Progress = validateProgress(prog, path)
+	}
 	rep, err := validate.Run(ctx, path, opts)
+	if prog != nil {
+		prog.Done() // before the report, so the progress line does not tangle with it
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return usageError{err}
 	}
@@ -128,5 +146,38 @@ func ServeValidateChildForTests() {
 	n := len(child)
 	if len(os.Args) > n && slices.Equal(os.Args[1:1+n], child) {
 		os.Exit(Main(context.Background(), append([]string{"scope"}, os.Args[1:]...), IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	}
+}
+
+// sampleAndBudget reads --sample and --budget into opts (their 0 means "no limit", which
+// validate.Options spells negative).
+func sampleAndBudget(cmd *cli.Command, opts *validate.Options) error {
+	opts.Sample, opts.Budget = cmd.Int("sample"), cmd.Duration("budget")
+	if opts.Sample < 0 {
+		return usagef("--sample must be >= 0 (0 checks every pipeline)")
+	}
+	if opts.Budget < 0 {
+		return usagef("--budget must be >= 0 (0 sets no limit)")
+	}
+	if opts.Sample == 0 {
+		opts.Sample = -1
+	}
+	if opts.Budget == 0 {
+		opts.Budget = -1
+	}
+	return nil
+}
+
+// validateProgress shows the per-pipeline checks' progress on prog: every check on a
+// terminal (the line is rewritten in place), each tenth of the way otherwise.
+func validateProgress(prog *progress, path string) func(validate.Progress) {
+	last := -1
+	return func(p validate.Progress) {
+		tenth := p.Done * 10 / max(p.Total, 1)
+		if !prog.tty && tenth == last && p.Done != p.Total {
+			return
+		}
+		last = tenth
+		prog.Step(fmt.Sprintf("validate %s: %d/%d checks on %d pipelines, %.0fs", path, p.Done, p.Total, p.Pipelines, p.Elapsed.Seconds()))
 	}
 }

@@ -101,3 +101,38 @@ func TestPluginValidateUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestPluginValidateManyPipelines: a library with thousands of pipelines is checked on a
+// sample, with progress lines on stderr (--progress forces them off a terminal) and the
+// sample stated in the report; --budget bounds the time and counts what it left out.
+func TestPluginValidateManyPipelines(t *testing.T) {
+	lib := brokenPlugin(t, "MANY_PIPELINES=5000")
+	code, stdout, stderr := scope(t, "", "plugin", "validate", "--progress", "--only", "^sizes$", "--sample", "3", lib)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{": library checks\n", ": 1/3 checks on 3 pipelines, ", ": 3/3 checks on 3 pipelines, "} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks the progress line %q:\n%s", want, stderr)
+		}
+	}
+	for _, want := range []string{"5000 pipelines (probe-0,", "✓ probe-2499: sizes:", "✓ probe-4999: sizes:", "note: checked a sample of 3 of 5000 pipelines, evenly spaced (--sample 0 checks every one", "3 passed, 0 warnings, 0 failed"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	code, stdout, stderr = scope(t, "", "plugin", "validate", "--only", "^sizes$", "--sample", "0", "--budget", "200ms", "--jobs", "1", lib)
+	if code != 0 || !strings.Contains(stdout, "note: the time budget of 200ms ran out: ") || strings.Contains(stdout, "sample") {
+		t.Errorf("exit %d, want a budget note and no sample:\n%s%s", code, stdout, stderr)
+	}
+	if strings.Contains(stderr, "checks on") {
+		t.Errorf("progress without --progress and off a terminal:\n%s", stderr)
+	}
+	for _, args := range [][]string{{"--sample", "-1"}, {"--budget", "-1s"}} {
+		code, _, stderr := scope(t, "", append(append([]string{"plugin", "validate"}, args...), lib)...)
+		if code != command.ExitUsage || !strings.Contains(stderr, args[0]+" must be >= 0") {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+}

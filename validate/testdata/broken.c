@@ -26,6 +26,8 @@
  *   SLOW_REGISTER     register_pipelines() takes 150 ms                  -> register (warning)
  *   NULL_EXTENSION    get_extension() answers an unknown id              -> unknown-extension
  *   CUDA_MEMORY       correct, but also declares CUDA memory: its CUDA checks are skipped
+ *   MANY_PIPELINES=N  correct, but registers N copies of the probe (probe-0 ... probe-N-1):
+ *                     a big library for the validator's sample, budget and progress
  *
  * The probe pipeline: video mode, one u8 frame in, out = 255 - in for every sample, scaled by
  * nothing else; "strength" (0..10), "edge" (enum) and "flag" (bool) are read but do not change
@@ -36,6 +38,7 @@
 #define NONDETERMINISTIC
 #endif
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <scope/plugin.h>
@@ -271,8 +274,24 @@ static scope_status probe_register(const scope_host *host, const char *path, sco
 }
 
 static void probe_unregister(void) { registrations--; }
+#if defined(MANY_PIPELINES)
+static scope_pipeline_desc many[MANY_PIPELINES];
+static char many_ids[MANY_PIPELINES][24];
+static uint32_t probe_count(void) { return MANY_PIPELINES; }
+static const scope_pipeline_desc *probe_get(uint32_t i)
+{
+    if (i >= MANY_PIPELINES) return NULL;
+    if (!many[i].struct_size) { /* filled on first use: the same probe under its own id */
+        many[i] = probe_pipelines[0];
+        snprintf(many_ids[i], sizeof many_ids[i], "probe-%u", (unsigned)i);
+        many[i].id = many_ids[i];
+    }
+    return &many[i];
+}
+#else
 static uint32_t probe_count(void) { return SCOPE_COUNTOF(probe_pipelines); }
 static const scope_pipeline_desc *probe_get(uint32_t i) { return i < probe_count() ? &probe_pipelines[i] : NULL; }
+#endif
 
 #if defined(NULL_EXTENSION)
 static const int some_extension = 1;
