@@ -97,22 +97,23 @@ func (p pattern) first() (int, error) {
 
 // sequence reads numbered images from the lowest existing number upward until a gap.
 type sequence struct {
-	p     pattern
-	next  int
-	f     frame.Format
-	first *frame.Frame // decoded at open, handed out by the first read
+	p      pattern
+	next   int
+	limits Limits
+	f      frame.Format
+	first  *frame.Frame // decoded at open, handed out by the first read
 }
 
-func openSequence(p pattern, _ SourceOptions) (*sequence, error) {
+func openSequence(p pattern, opts SourceOptions) (*sequence, error) {
 	n, err := p.first()
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", p.spec, err)
 	}
-	img, err := decodeImageFile(p.name(n))
+	img, err := decodeImageFile(p.name(n), opts.Limits, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", p.spec, err)
 	}
-	return &sequence{p: p, next: n, f: img.Format, first: img}, nil
+	return &sequence{p: p, next: n, limits: opts.Limits, f: img.Format, first: img}, nil
 }
 
 func (s *sequence) format() frame.Format   { return s.f }
@@ -125,15 +126,12 @@ func (s *sequence) read(_ context.Context, dst *frame.Frame) error {
 	name := s.p.name(s.next)
 	if img == nil {
 		var err error
-		img, err = decodeImageFile(name)
+		img, err = decodeImageFile(name, s.limits, &s.f)
 		if errors.Is(err, fs.ErrNotExist) {
 			return io.EOF
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.p.spec, err)
-		}
-		if img.Format != s.f {
-			return fmt.Errorf("read %s: %s is %dx%d, the sequence started at %dx%d", s.p.spec, name, img.Width, img.Height, s.f.Width, s.f.Height)
 		}
 	}
 	s.next++
