@@ -200,15 +200,39 @@ func TestSequenceStartAndGapAndSize(t *testing.T) {
 		writeAll(t, filepath.Join(dir, n), 0, f)
 	}
 	spec := filepath.Join(dir, "img_%d.png")
-	got := readAll(t, open(t, spec, SourceOptions{}), 100)
-	if len(got) != 3 {
-		t.Fatalf("read %d frames from 3,4,5 (gap at 6), want 3", len(got))
+	// A missing number in the middle is an error naming the missing file, after the frames
+	// before it; it used to end the sequence quietly.
+	src := open(t, spec, SourceOptions{})
+	dst := frame.New(src.Format())
+	for i := 0; i < 3; i++ {
+		if err := src.Read(context.Background(), dst); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	err := src.Read(context.Background(), dst)
+	if err == nil || errors.Is(err, io.EOF) || !strings.Contains(err.Error(), filepath.Join(dir, "img_6.png")+" is missing") ||
+		!strings.Contains(err.Error(), "--skip-gaps") {
+		t.Fatalf("gap at 6: %v", err)
+	}
+	// With SkipGaps, the gap is stepped over and counted.
+	src = open(t, spec, SourceOptions{SkipGaps: true})
+	if got := readAll(t, src, 100); len(got) != 4 || Skipped(src) != 1 {
+		t.Fatalf("SkipGaps read %d frames (want 3,4,5,7) and skipped %d (want 1)", len(got), Skipped(src))
+	}
+	// Past the highest number found at open, the sequence goes on while files appear.
+	src = open(t, spec, SourceOptions{SkipGaps: true})
+	readAll(t, src, 3)
+	writeAll(t, filepath.Join(dir, "img_8.png"), 0, f)
+	if got := readAll(t, src, 100); len(got) != 2 {
+		t.Fatalf("after img_8.png appeared: %d more frames, want 7 and 8", len(got))
+	}
+	if err := os.Remove(filepath.Join(dir, "img_8.png")); err != nil {
+		t.Fatal(err)
 	}
 	// A frame of another size: the error names the file.
 	writeAll(t, filepath.Join(dir, "img_6.png"), 0, testFrames(t, 17, 8, 1)[0])
-	src := open(t, spec, SourceOptions{})
-	var err error
-	dst := frame.New(src.Format())
+	src = open(t, spec, SourceOptions{})
+	err = nil
 	for i := 0; i < 10 && err == nil; i++ {
 		err = src.Read(context.Background(), dst)
 	}

@@ -51,6 +51,9 @@ type SourceOptions struct {
 	// Limits bounds the frame size every source accepts (zero value: DefaultLimits). A
 	// source whose header claims more is refused with a *LimitError before it allocates.
 	Limits Limits
+	// SkipGaps makes an image sequence step over missing numbers (counted by Skipped) instead of
+	// failing on the first one.
+	SkipGaps bool
 }
 
 // SinkOptions tunes CreateSink.
@@ -84,7 +87,8 @@ func SinkHelp() string {
 //   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it. Alpha is dropped, 16-bit
 //     samples are reduced by >>8.
 //   - a pattern such as "dir/%05d.png" (%d or %0Nd, .png/.jpg): from the lowest existing number
-//     upward until the first missing one; every image must have the first one's size.
+//     to the highest; a missing number in between is an error naming the file (skipped and
+//     counted with opts.SkipGaps); every image must have the first one's size.
 //   - a .y4m path: 8-bit YUV4MPEG2 (C420jpeg, C420, C420paldv, C420mpeg2, C422, C444, Cmono),
 //     BT.601, full range if the header says XCOLORRANGE=FULL, else limited.
 //   - any other existing file, or a URL (scheme://...): decoded by ffmpeg (the first video
