@@ -82,6 +82,13 @@ func TestStillRepeats(t *testing.T) {
 	if got[9].PTS.Milliseconds() != 900 {
 		t.Fatalf("PTS of frame 9 at 10 fps: %v", got[9].PTS)
 	}
+	// Repeat makes it endless: the caller (the engine's output count) stops it.
+	if got := readAll(t, open(t, path, SourceOptions{Repeat: true}), 50); len(got) != 50 || !frame.Equal(got[49], src) {
+		t.Fatalf("Repeat yielded %d frames, want endless copies", len(got))
+	}
+	if got := readAll(t, open(t, path, SourceOptions{}), 50); len(got) != 1 {
+		t.Fatalf("a still without Frames or Repeat yielded %d frames, want 1", len(got))
+	}
 	// Repeats of a still are copies: no allocation.
 	s := open(t, path, SourceOptions{Frames: 1000})
 	dst := frame.New(s.Format())

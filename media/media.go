@@ -51,6 +51,10 @@ type SourceOptions struct {
 	// Limits bounds the frame size every source accepts (zero value: DefaultLimits). A
 	// source whose header claims more is refused with a *LimitError before it allocates.
 	Limits Limits
+	// Repeat makes a still image an endless source (stopped by Frames or by the caller)
+	// instead of one frame: `scope run --frames N` on a still gives N frames whatever the
+	// pipelines consume.
+	Repeat bool
 	// SkipGaps makes an image sequence step over missing numbers (counted by Skipped) instead of
 	// failing on the first one.
 	SkipGaps bool
@@ -84,8 +88,8 @@ func SinkHelp() string {
 //     ramp, a bouncing box, the frame index as 16 black/white cells top left). Endless.
 //   - "solid:RRGGBB" or "solid:RRGGBB:WxH": one colour. Endless.
 //     Generated sources take their size from the spec, else opts.Width/Height, else 640x360.
-//   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it. Alpha is dropped, 16-bit
-//     samples are reduced by >>8.
+//   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it (endless copies with
+//     opts.Repeat). Alpha is dropped, 16-bit samples are reduced by >>8.
 //   - a pattern such as "dir/%05d.png" (%d or %0Nd, .png/.jpg): from the lowest existing number
 //     to the highest; a missing number in between is an error naming the file (skipped and
 //     counted with opts.SkipGaps); every image must have the first one's size.

@@ -55,7 +55,8 @@ func decodeImageFile(path string, limits Limits, want *frame.Format) (*frame.Fra
 	return fr, nil
 }
 
-// still is one decoded image, yielded once (Frames 0) or repeatedly (the frame limit stops it).
+// still is one decoded image, yielded once (Frames 0) or repeatedly (the frame limit, or the
+// caller with Repeat, stops it).
 type still struct {
 	img    *frame.Frame
 	repeat bool
@@ -71,7 +72,7 @@ func openStill(path string, opts SourceOptions) (*still, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
 	}
-	return &still{img: img, repeat: opts.Frames > 0}, nil
+	return &still{img: img, repeat: opts.Frames > 0 || opts.Repeat}, nil
 }
 
 func (s *still) format() frame.Format   { return s.img.Format }
