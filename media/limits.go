@@ -38,6 +38,15 @@ func SizeLimits(w, h int) Limits {
 	return Limits{MaxWidth: w, MaxHeight: h, MaxBytes: budgetPerPixel * int64(w) * int64(h)}
 }
 
+// ParseLimits reads the WxH of a --max-frame-size flag into SizeLimits(W, H).
+func ParseLimits(s string) (Limits, error) {
+	w, h, err := parseSize(s)
+	if err != nil {
+		return Limits{}, fmt.Errorf("max frame size: %w", err)
+	}
+	return SizeLimits(w, h), nil
+}
+
 // orDefault fills zero fields with the defaults.
 func (l Limits) orDefault() Limits {
 	d := DefaultLimits()
