@@ -280,4 +280,17 @@ func TestParsePattern(t *testing.T) {
 			t.Errorf("parsePattern(%q) accepted", bad)
 		}
 	}
+	// Padding wider than a file name can be: it made name() build a string of that many zeros
+	// (a panic for a width past the int range, gigabytes for %0999999999d).
+	dir := t.TempDir()
+	writeAll(t, filepath.Join(dir, "1.png"), 0, solidFrame(2, 2, 0, 0, 0))
+	for _, spec := range []string{"%099999999999999999999d.png", "%0999999999d.png", "%0256d.png"} {
+		_, err := OpenSource(context.Background(), filepath.Join(dir, spec), SourceOptions{})
+		if err == nil || !strings.Contains(err.Error(), spec) || !strings.Contains(err.Error(), "at most 255 bytes") {
+			t.Errorf("%s: %v, want a refusal of the padding", spec, err)
+		}
+	}
+	if p, ok, err := parsePattern("%0255d.png"); err != nil || !ok || len(filepath.Base(p.name(1))) != 259 {
+		t.Errorf("%%0255d.png: %v", err)
+	}
 }

@@ -26,6 +26,9 @@ type pattern struct {
 	width          int
 }
 
+// maxNameLen is the longest file name (one path element) Linux allows, in bytes.
+const maxNameLen = 255
+
 var patternVerb = regexp.MustCompile(`%(0[1-9][0-9]*)?d`)
 
 // parsePattern recognises a printf-style %d or %0Nd in the file name part of spec. ok is false
@@ -45,7 +48,14 @@ func parsePattern(spec string) (p pattern, ok bool, err error) {
 	loc := patternVerb.FindStringSubmatchIndex(base)
 	p = pattern{spec: spec, dir: filepath.Clean(dir), prefix: base[:loc[0]], suffix: base[loc[1]:]}
 	if loc[2] >= 0 {
-		p.width, _ = strconv.Atoi(base[loc[2]+1 : loc[3]])
+		// A file name has at most 255 bytes: wider padding can name no file, and building
+		// names with it would take gigabytes (or overflow).
+		digits := base[loc[2]+1 : loc[3]]
+		w, err := strconv.Atoi(digits)
+		if err != nil || w > maxNameLen {
+			return pattern{}, false, fmt.Errorf("sequence pattern %q: padding to %s digits is too wide; a file name has at most %d bytes", spec, digits, maxNameLen)
+		}
+		p.width = w
 	}
 	switch strings.ToLower(filepath.Ext(p.suffix)) {
 	case ".png", ".jpg", ".jpeg":
