@@ -17,40 +17,45 @@ import (
 )
 
 // decodeImageFile reads a PNG or JPEG file (image/png and image/jpeg register the decoders) into a
-// packed RGB U8 frame (alpha dropped, 16-bit reduced by >>8). It reads the header first and
-// refuses, before decoding, an image over limits or (when want is not nil) of another size
-// than *want, so that a small file claiming a huge size is never decoded.
+// packed RGB U8 frame (alpha dropped, 16-bit reduced by >>8), with decodeImage.
 func decodeImageFile(path string, limits Limits, want *frame.Format) (*frame.Frame, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
+	return decodeImage(f, path, limits, want)
+}
+
+// decodeImage decodes the PNG or JPEG in rs; name names it in errors. It reads the header
+// first and refuses, before decoding, an image over limits or (when want is not nil) of another
+// size than *want, so that a small file claiming a huge size is never decoded.
+func decodeImage(rs io.ReadSeeker, name string, limits Limits, want *frame.Format) (*frame.Frame, error) {
+	br := bufio.NewReaderSize(rs, 64<<10)
 	cfg, _, err := image.DecodeConfig(br)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
 	if want != nil && (cfg.Width != want.Width || cfg.Height != want.Height) {
-		return nil, fmt.Errorf("%s is %dx%d, the sequence started at %dx%d", path, cfg.Width, cfg.Height, want.Width, want.Height)
+		return nil, fmt.Errorf("%s is %dx%d, the sequence started at %dx%d", name, cfg.Width, cfg.Height, want.Width, want.Height)
 	}
-	if err := limits.checkImageConfig(path, cfg); err != nil {
+	if err := limits.checkImageConfig(name, cfg); err != nil {
 		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
-	br.Reset(f)
+	br.Reset(rs)
 	img, _, err := image.Decode(br)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w", name, err)
 	}
 	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, fmt.Errorf("decode %s: the header says %dx%d, the image is %dx%d", path, cfg.Width, cfg.Height, b.Dx(), b.Dy())
+		return nil, fmt.Errorf("decode %s: the header says %dx%d, the image is %dx%d", name, cfg.Width, cfg.Height, b.Dx(), b.Dy())
 	}
 	fr := frame.FromImage(img)
 	if fr == nil {
-		return nil, fmt.Errorf("decode %s: empty image", path)
+		return nil, fmt.Errorf("decode %s: empty image", name)
 	}
 	return fr, nil
 }
