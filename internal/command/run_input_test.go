@@ -217,3 +217,14 @@ func TestRunStillWithFramesAndTemporal(t *testing.T) {
 	code, _, stderr = scope(t, lib, "run", "frame-blend", "--input", y4m, "--output", "null")
 	wantExit(t, "frame-blend on 2 frames", code, stderr, 1, "no frame was written to null", "the input ended before the chain output a frame")
 }
+
+func TestBenchSizeIsItsOwnLimit(t *testing.T) {
+	// bench has no --max-frame-size: the --size asked for is the limit, so a wide frame over
+	// the default 16384 runs instead of pointing at a flag bench does not have.
+	lib := invertAndBlend(t)
+	code, stdout, stderr := scope(t, lib, "bench", "invert", "--size", "20000x2", "--frames", "2", "--warmup", "0")
+	wantExit(t, "bench 20000x2", code, stderr, 0)
+	if !strings.Contains(stdout, "invert, 20000x2, 2 frames") {
+		t.Errorf("bench output %q", stdout)
+	}
+}
