@@ -180,7 +180,11 @@ func openFFmpeg(ctx context.Context, spec string, opts SourceOptions) (*ffmpegRe
 	args := []string{"-hide_banner", "-nostdin", "-loglevel", "error"}
 	if pi.rotated {
 		pi.w, pi.h = pi.h, pi.w
-	} else {
+	}
+	if err := opts.Limits.check(spec, pi.w, pi.h, rgbBytes); err != nil {
+		return nil, err
+	}
+	if !pi.rotated {
 		// Keep the size ffprobe reported even if ffmpeg would rotate by 180 or on a tag
 		// ffprobe did not show.
 		args = append(args, "-noautorotate")

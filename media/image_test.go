@@ -82,6 +82,13 @@ func TestStillRepeats(t *testing.T) {
 	if got[9].PTS.Milliseconds() != 900 {
 		t.Fatalf("PTS of frame 9 at 10 fps: %v", got[9].PTS)
 	}
+	// Repeat makes it endless: the caller (the engine's output count) stops it.
+	if got := readAll(t, open(t, path, SourceOptions{Repeat: true}), 50); len(got) != 50 || !frame.Equal(got[49], src) {
+		t.Fatalf("Repeat yielded %d frames, want endless copies", len(got))
+	}
+	if got := readAll(t, open(t, path, SourceOptions{}), 50); len(got) != 1 {
+		t.Fatalf("a still without Frames or Repeat yielded %d frames, want 1", len(got))
+	}
 	// Repeats of a still are copies: no allocation.
 	s := open(t, path, SourceOptions{Frames: 1000})
 	dst := frame.New(s.Format())
@@ -200,15 +207,39 @@ func TestSequenceStartAndGapAndSize(t *testing.T) {
 		writeAll(t, filepath.Join(dir, n), 0, f)
 	}
 	spec := filepath.Join(dir, "img_%d.png")
-	got := readAll(t, open(t, spec, SourceOptions{}), 100)
-	if len(got) != 3 {
-		t.Fatalf("read %d frames from 3,4,5 (gap at 6), want 3", len(got))
+	// A missing number in the middle is an error naming the missing file, after the frames
+	// before it; it used to end the sequence quietly.
+	src := open(t, spec, SourceOptions{})
+	dst := frame.New(src.Format())
+	for i := 0; i < 3; i++ {
+		if err := src.Read(context.Background(), dst); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+	}
+	err := src.Read(context.Background(), dst)
+	if err == nil || errors.Is(err, io.EOF) || !strings.Contains(err.Error(), filepath.Join(dir, "img_6.png")+" is missing") ||
+		!strings.Contains(err.Error(), "--skip-gaps") {
+		t.Fatalf("gap at 6: %v", err)
+	}
+	// With SkipGaps, the gap is stepped over and counted.
+	src = open(t, spec, SourceOptions{SkipGaps: true})
+	if got := readAll(t, src, 100); len(got) != 4 || Skipped(src) != 1 {
+		t.Fatalf("SkipGaps read %d frames (want 3,4,5,7) and skipped %d (want 1)", len(got), Skipped(src))
+	}
+	// Past the highest number found at open, the sequence goes on while files appear.
+	src = open(t, spec, SourceOptions{SkipGaps: true})
+	readAll(t, src, 3)
+	writeAll(t, filepath.Join(dir, "img_8.png"), 0, f)
+	if got := readAll(t, src, 100); len(got) != 2 {
+		t.Fatalf("after img_8.png appeared: %d more frames, want 7 and 8", len(got))
+	}
+	if err := os.Remove(filepath.Join(dir, "img_8.png")); err != nil {
+		t.Fatal(err)
 	}
 	// A frame of another size: the error names the file.
 	writeAll(t, filepath.Join(dir, "img_6.png"), 0, testFrames(t, 17, 8, 1)[0])
-	src := open(t, spec, SourceOptions{})
-	var err error
-	dst := frame.New(src.Format())
+	src = open(t, spec, SourceOptions{})
+	err = nil
 	for i := 0; i < 10 && err == nil; i++ {
 		err = src.Read(context.Background(), dst)
 	}
@@ -248,5 +279,18 @@ func TestParsePattern(t *testing.T) {
 		if _, _, err := parsePattern(bad); err == nil {
 			t.Errorf("parsePattern(%q) accepted", bad)
 		}
+	}
+	// Padding wider than a file name can be: it made name() build a string of that many zeros
+	// (a panic for a width past the int range, gigabytes for %0999999999d).
+	dir := t.TempDir()
+	writeAll(t, filepath.Join(dir, "1.png"), 0, solidFrame(2, 2, 0, 0, 0))
+	for _, spec := range []string{"%099999999999999999999d.png", "%0999999999d.png", "%0256d.png"} {
+		_, err := OpenSource(context.Background(), filepath.Join(dir, spec), SourceOptions{})
+		if err == nil || !strings.Contains(err.Error(), spec) || !strings.Contains(err.Error(), "at most 255 bytes") {
+			t.Errorf("%s: %v, want a refusal of the padding", spec, err)
+		}
+	}
+	if p, ok, err := parsePattern("%0255d.png"); err != nil || !ok || len(filepath.Base(p.name(1))) != 259 {
+		t.Errorf("%%0255d.png: %v", err)
 	}
 }

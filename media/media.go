@@ -48,6 +48,16 @@ type SourceOptions struct {
 	Width, Height int     // size for generated sources (testsrc, solid); zero value: 640x360
 	FPS           float64 // rate for the PTS of sources without their own rate; zero value: 30
 	Frames        int     // stop after this many frames (0 = source's natural end; testsrc is endless)
+	// Limits bounds the frame size every source accepts (zero value: DefaultLimits). A
+	// source whose header claims more is refused with a *LimitError before it allocates.
+	Limits Limits
+	// Repeat makes a still image an endless source (stopped by Frames or by the caller)
+	// instead of one frame: `scope run --frames N` on a still gives N frames whatever the
+	// pipelines consume.
+	Repeat bool
+	// SkipGaps makes an image sequence step over missing numbers (counted by Skipped) instead of
+	// failing on the first one.
+	SkipGaps bool
 }
 
 // SinkOptions tunes CreateSink.
@@ -78,14 +88,18 @@ func SinkHelp() string {
 //     ramp, a bouncing box, the frame index as 16 black/white cells top left). Endless.
 //   - "solid:RRGGBB" or "solid:RRGGBB:WxH": one colour. Endless.
 //     Generated sources take their size from the spec, else opts.Width/Height, else 640x360.
-//   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it. Alpha is dropped, 16-bit
-//     samples are reduced by >>8.
+//   - a .png/.jpg/.jpeg path: one frame, or opts.Frames copies of it (endless copies with
+//     opts.Repeat). Alpha is dropped, 16-bit samples are reduced by >>8.
 //   - a pattern such as "dir/%05d.png" (%d or %0Nd, .png/.jpg): from the lowest existing number
-//     upward until the first missing one; every image must have the first one's size.
+//     to the highest; a missing number in between is an error naming the file (skipped and
+//     counted with opts.SkipGaps); every image must have the first one's size.
 //   - a .y4m path: 8-bit YUV4MPEG2 (C420jpeg, C420, C420paldv, C420mpeg2, C422, C444, Cmono),
 //     BT.601, full range if the header says XCOLORRANGE=FULL, else limited.
 //   - any other existing file, or a URL (scheme://...): decoded by ffmpeg (the first video
 //     stream, size from ffprobe), read as rgb24 through a pipe.
+//
+// Every source checks the size its header (or ffprobe, or the spec) gives against opts.Limits
+// before allocating frames, and fails with a *LimitError when it is over.
 //
 // PTS is Index divided by the source's own frame rate (Y4M header, probed video), else by
 // opts.FPS (default 30). ctx bounds the lifetime of any child process: ffmpeg is started with
@@ -134,7 +148,7 @@ func openReader(ctx context.Context, spec string, opts SourceOptions) (reader, e
 	case ".png", ".jpg", ".jpeg":
 		return openStill(spec, opts)
 	case ".y4m":
-		return openY4M(spec)
+		return openY4M(spec, opts.Limits)
 	}
 	return openFFmpeg(ctx, spec, opts)
 }
@@ -210,30 +224,36 @@ func isURL(spec string) bool {
 	return true
 }
 
-// parseSize parses "WxH" with W, H >= 1.
+// parseSize parses "WxH" with W, H >= 1 (how large is for Limits to say).
 func parseSize(s string) (w, h int, err error) {
 	ws, hs, ok := strings.Cut(s, "x")
 	if ok {
-		if _, err = fmt.Sscanf(ws+" "+hs, "%d %d", &w, &h); err == nil && w >= 1 && h >= 1 && w <= 1<<15 && h <= 1<<15 &&
+		if _, err = fmt.Sscanf(ws+" "+hs, "%d %d", &w, &h); err == nil && w >= 1 && h >= 1 &&
 			fmt.Sprintf("%dx%d", w, h) == s {
 			return w, h, nil
 		}
 	}
-	return 0, 0, fmt.Errorf("bad size %q, want WxH like 1920x1080 (1..32768)", s)
+	return 0, 0, fmt.Errorf("bad size %q, want WxH like 1920x1080", s)
 }
 
 // generatedSize returns the size of a generated source: from the spec if given, else from
-// opts, else the default.
-func generatedSize(sizeSpec string, opts SourceOptions) (w, h int, err error) {
-	if sizeSpec != "" {
-		return parseSize(sizeSpec)
+// opts, else the default; spec names the source in errors. The size is checked against
+// opts.Limits (a generated source holds one or two RGB rows per row of the frame at most).
+func generatedSize(spec, sizeSpec string, opts SourceOptions) (w, h int, err error) {
+	switch {
+	case sizeSpec != "":
+		if w, h, err = parseSize(sizeSpec); err != nil {
+			return 0, 0, fmt.Errorf("open source %q: %w", spec, err)
+		}
+	case opts.Width == 0 && opts.Height == 0:
+		w, h = defaultWidth, defaultHeight
+	case opts.Width < 1 || opts.Height < 1:
+		return 0, 0, fmt.Errorf("open source %q: bad size %dx%d in options, want both >= 1 (or both 0 for %dx%d)", spec, opts.Width, opts.Height, defaultWidth, defaultHeight)
+	default:
+		w, h = opts.Width, opts.Height
 	}
-	w, h = opts.Width, opts.Height
-	if w == 0 && h == 0 {
-		return defaultWidth, defaultHeight, nil
-	}
-	if w < 1 || h < 1 {
-		return 0, 0, fmt.Errorf("bad size %dx%d in options, want both >= 1 (or both 0 for %dx%d)", w, h, defaultWidth, defaultHeight)
+	if err := opts.Limits.check(spec, w, h, 2*rgbBytes); err != nil {
+		return 0, 0, err
 	}
 	return w, h, nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,9 @@ type pattern struct {
 	prefix, suffix string
 	width          int
 }
+
+// maxNameLen is the longest file name (one path element) Linux allows, in bytes.
+const maxNameLen = 255
 
 var patternVerb = regexp.MustCompile(`%(0[1-9][0-9]*)?d`)
 
@@ -44,7 +48,14 @@ func parsePattern(spec string) (p pattern, ok bool, err error) {
 	loc := patternVerb.FindStringSubmatchIndex(base)
 	p = pattern{spec: spec, dir: filepath.Clean(dir), prefix: base[:loc[0]], suffix: base[loc[1]:]}
 	if loc[2] >= 0 {
-		p.width, _ = strconv.Atoi(base[loc[2]+1 : loc[3]])
+		// A file name has at most 255 bytes: wider padding can name no file, and building
+		// names with it would take gigabytes (or overflow).
+		digits := base[loc[2]+1 : loc[3]]
+		w, err := strconv.Atoi(digits)
+		if err != nil || w > maxNameLen {
+			return pattern{}, false, fmt.Errorf("sequence pattern %q: padding to %s digits is too wide; a file name has at most %d bytes", spec, digits, maxNameLen)
+		}
+		p.width = w
 	}
 	switch strings.ToLower(filepath.Ext(p.suffix)) {
 	case ".png", ".jpg", ".jpeg":
@@ -66,74 +77,101 @@ func (p pattern) name(n int) string {
 	return filepath.Join(p.dir, p.prefix+num+p.suffix)
 }
 
-// first returns the lowest number whose file exists.
-func (p pattern) first() (int, error) {
+// numbers returns the numbers of the existing files that match the pattern, in order.
+func (p pattern) numbers() ([]int, error) {
 	entries, err := os.ReadDir(p.dir)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	best := -1
+	var nums []int
 	for _, e := range entries {
-		num, ok := strings.CutPrefix(e.Name(), p.prefix)
-		if !ok {
-			continue
-		}
-		if num, ok = strings.CutSuffix(num, p.suffix); !ok || num == "" {
-			continue
-		}
-		n, err := strconv.Atoi(num)
-		if err != nil || n < 0 || num[0] == '+' || filepath.Base(p.name(n)) != e.Name() {
-			continue
-		}
-		if best < 0 || n < best {
-			best = n
+		if n, ok := p.number(e.Name()); ok {
+			nums = append(nums, n)
 		}
 	}
-	if best < 0 {
-		return 0, fmt.Errorf("no files match %s", p.spec)
+	if len(nums) == 0 {
+		return nil, fmt.Errorf("no files match %s", p.spec)
 	}
-	return best, nil
+	slices.Sort(nums)
+	return nums, nil
 }
 
-// sequence reads numbered images from the lowest existing number upward until a gap.
+// number returns the number in a file name (no directory) written by the pattern.
+func (p pattern) number(name string) (int, bool) {
+	num, ok := strings.CutPrefix(name, p.prefix)
+	if !ok {
+		return 0, false
+	}
+	if num, ok = strings.CutSuffix(num, p.suffix); !ok || num == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || num[0] == '+' || filepath.Base(p.name(n)) != name {
+		return 0, false
+	}
+	return n, true
+}
+
+// sequence reads numbered images from the lowest existing number upward. A number missing
+// below the highest one found at open is a gap: an error naming the file, or (skipGaps) a step
+// to the next existing number, counted. Past the highest, it goes on while files keep
+// existing (a sequence may grow while it is read) and ends at the first missing one.
 type sequence struct {
-	p     pattern
-	next  int
-	f     frame.Format
-	first *frame.Frame // decoded at open, handed out by the first read
+	p        pattern
+	nums     []int // the numbers found at open, ascending
+	i        int   // index in nums of the next number, len(nums) past the end
+	next     int   // the next number to read
+	skipGaps bool
+	gaps     int // missing numbers stepped over
+	limits   Limits
+	f        frame.Format
+	first    *frame.Frame // decoded at open, handed out by the first read
 }
 
-func openSequence(p pattern, _ SourceOptions) (*sequence, error) {
-	n, err := p.first()
+func openSequence(p pattern, opts SourceOptions) (*sequence, error) {
+	nums, err := p.numbers()
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", p.spec, err)
 	}
-	img, err := decodeImageFile(p.name(n))
+	img, err := decodeImageFile(p.name(nums[0]), opts.Limits, nil)
 	if err != nil {
 		return nil, fmt.Errorf("open source %s: %w", p.spec, err)
 	}
-	return &sequence{p: p, next: n, f: img.Format, first: img}, nil
+	return &sequence{p: p, nums: nums, next: nums[0], skipGaps: opts.SkipGaps, limits: opts.Limits, f: img.Format, first: img}, nil
 }
 
 func (s *sequence) format() frame.Format   { return s.f }
 func (s *sequence) rate() (num, den int64) { return 0, 0 }
 func (s *sequence) close() error           { s.first = nil; return nil }
+func (s *sequence) skipped() int           { return s.gaps }
 
 func (s *sequence) read(_ context.Context, dst *frame.Frame) error {
 	img := s.first
 	s.first = nil
+	for s.i < len(s.nums) && s.nums[s.i] < s.next {
+		s.i++
+	}
+	if s.i < len(s.nums) && s.nums[s.i] > s.next {
+		// A gap: the next number is missing, a higher one exists.
+		if !s.skipGaps {
+			return fmt.Errorf("read %s: %s is missing (the sequence goes on at %s); add it, or skip missing images with --skip-gaps",
+				s.p.spec, s.p.name(s.next), filepath.Base(s.p.name(s.nums[s.i])))
+		}
+		s.gaps += s.nums[s.i] - s.next
+		s.next = s.nums[s.i]
+	}
 	name := s.p.name(s.next)
 	if img == nil {
 		var err error
-		img, err = decodeImageFile(name)
+		img, err = decodeImageFile(name, s.limits, &s.f)
 		if errors.Is(err, fs.ErrNotExist) {
+			if s.i < len(s.nums) {
+				return fmt.Errorf("read %s: %s was removed while the sequence was read", s.p.spec, name)
+			}
 			return io.EOF
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", s.p.spec, err)
-		}
-		if img.Format != s.f {
-			return fmt.Errorf("read %s: %s is %dx%d, the sequence started at %dx%d", s.p.spec, name, img.Width, img.Height, s.f.Width, s.f.Height)
 		}
 	}
 	s.next++

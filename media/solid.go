@@ -26,9 +26,9 @@ func openSolid(spec string, opts SourceOptions) (*solid, error) {
 	if strings.Count(rest, ":") == 1 && size == "" {
 		return nil, fmt.Errorf("open source %q: missing size after ':', want solid:RRGGBB:WxH", spec)
 	}
-	w, h, err := generatedSize(size, opts)
+	w, h, err := generatedSize(spec, size, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open source %q: %w", spec, err)
+		return nil, err
 	}
 	s := &solid{f: frame.Format{Width: w, Height: h, Channels: 3, Elem: frame.U8}, row: make([]byte, 3*w)}
 	for x := 0; x < w; x++ {

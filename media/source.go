@@ -98,6 +98,17 @@ func (s *source) Close() error {
 	return s.r.close()
 }
 
+// Skipped returns how many missing images an image sequence opened with SkipGaps has stepped
+// over so far; 0 for any other source.
+func Skipped(src Source) int {
+	if s, ok := src.(*source); ok {
+		if k, ok := s.r.(interface{ skipped() int }); ok {
+			return k.skipped()
+		}
+	}
+	return 0
+}
+
 // checkFrame reports whether f can be read or written: valid format, pitch and data length.
 func checkFrame(f *frame.Frame) error {
 	if f == nil {

@@ -3,6 +3,7 @@ package media
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"image/jpeg"
@@ -15,26 +16,52 @@ import (
 	"github.com/scopenative/scope/frame"
 )
 
-// decodeImageFile reads a PNG or JPEG file (image/png and image/jpeg register the decoders) into a packed RGB U8 frame (alpha dropped, 16-bit
-// reduced by >>8).
-func decodeImageFile(path string) (*frame.Frame, error) {
+// decodeImageFile reads a PNG or JPEG file (image/png and image/jpeg register the decoders) into a
+// packed RGB U8 frame (alpha dropped, 16-bit reduced by >>8), with decodeImage.
+func decodeImageFile(path string, limits Limits, want *frame.Format) (*frame.Frame, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(bufio.NewReaderSize(f, 64<<10))
+	return decodeImage(f, path, limits, want)
+}
+
+// decodeImage decodes the PNG or JPEG in rs; name names it in errors. It reads the header
+// first and refuses, before decoding, an image over limits or (when want is not nil) of another
+// size than *want, so that a small file claiming a huge size is never decoded.
+func decodeImage(rs io.ReadSeeker, name string, limits Limits, want *frame.Format) (*frame.Frame, error) {
+	br := bufio.NewReaderSize(rs, 64<<10)
+	cfg, _, err := image.DecodeConfig(br)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", path, err)
+		return nil, fmt.Errorf("decode %s: %w", name, err)
+	}
+	if want != nil && (cfg.Width != want.Width || cfg.Height != want.Height) {
+		return nil, fmt.Errorf("%s is %dx%d, the sequence started at %dx%d", name, cfg.Width, cfg.Height, want.Width, want.Height)
+	}
+	if err := limits.checkImageConfig(name, cfg); err != nil {
+		return nil, err
+	}
+	if _, err := rs.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", name, err)
+	}
+	br.Reset(rs)
+	img, _, err := image.Decode(br)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", name, err)
+	}
+	if b := img.Bounds(); b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		return nil, fmt.Errorf("decode %s: the header says %dx%d, the image is %dx%d", name, cfg.Width, cfg.Height, b.Dx(), b.Dy())
 	}
 	fr := frame.FromImage(img)
 	if fr == nil {
-		return nil, fmt.Errorf("decode %s: empty image", path)
+		return nil, fmt.Errorf("decode %s: empty image", name)
 	}
 	return fr, nil
 }
 
-// still is one decoded image, yielded once (Frames 0) or repeatedly (the frame limit stops it).
+// still is one decoded image, yielded once (Frames 0) or repeatedly (the frame limit, or the
+// caller with Repeat, stops it).
 type still struct {
 	img    *frame.Frame
 	repeat bool
@@ -42,11 +69,15 @@ type still struct {
 }
 
 func openStill(path string, opts SourceOptions) (*still, error) {
-	img, err := decodeImageFile(path)
+	img, err := decodeImageFile(path, opts.Limits, nil)
+	var le *LimitError
+	if errors.As(err, &le) {
+		return nil, err // already says "open source PATH"
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
 	}
-	return &still{img: img, repeat: opts.Frames > 0}, nil
+	return &still{img: img, repeat: opts.Frames > 0 || opts.Repeat}, nil
 }
 
 func (s *still) format() frame.Format   { return s.img.Format }

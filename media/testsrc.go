@@ -31,9 +31,9 @@ func openTestsrc(spec string, opts SourceOptions) (*testsrc, error) {
 	if strings.HasPrefix(spec, "testsrc:") && size == "" {
 		return nil, fmt.Errorf("open source %q: missing size after ':', want testsrc or testsrc:WxH", spec)
 	}
-	w, h, err := generatedSize(size, opts)
+	w, h, err := generatedSize(spec, size, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open source %q: %w", spec, err)
+		return nil, err
 	}
 	return newTestsrc(w, h), nil
 }

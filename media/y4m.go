@@ -71,12 +71,12 @@ type y4mReader struct {
 	tab      *yuvTables
 }
 
-func openY4M(path string) (*y4mReader, error) {
+func openY4M(path string, limits Limits) (*y4mReader, error) {
 	file, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open source: %w", err)
 	}
-	r, err := newY4MReader(file, path)
+	r, err := newY4MReader(file, path, limits)
 	if err != nil {
 		file.Close()
 		return nil, err
@@ -85,13 +85,21 @@ func openY4M(path string) (*y4mReader, error) {
 	return r, nil
 }
 
-// newY4MReader parses the stream header from rd; path names it in errors.
-func newY4MReader(rd io.Reader, path string) (*y4mReader, error) {
-	br := bufio.NewReaderSize(rd, 1<<20)
-	line, err := br.ReadString('\n')
+// y4mBufSize is the reader's buffer: a stream header longer than this is refused.
+const y4mBufSize = 1 << 20
+
+// newY4MReader parses the stream header from rd and checks its size against limits before
+// allocating anything of that size; path names the stream in errors.
+func newY4MReader(rd io.Reader, path string, limits Limits) (*y4mReader, error) {
+	br := bufio.NewReaderSize(rd, y4mBufSize)
+	raw, err := br.ReadSlice('\n')
+	if errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read %s: y4m header: no end of line in the first %d bytes (not a YUV4MPEG2 file?)", path, y4mBufSize)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: y4m header: %w", path, err)
 	}
+	line := string(raw)
 	fields := strings.Fields(line)
 	if len(fields) == 0 || fields[0] != "YUV4MPEG2" {
 		return nil, fmt.Errorf("read %s: not a YUV4MPEG2 file (header %q)", path, strings.TrimSpace(truncate(line, 40)))
@@ -133,6 +141,7 @@ func newY4MReader(rd io.Reader, path string) (*y4mReader, error) {
 	if w < 1 || h < 1 {
 		return nil, fmt.Errorf("read %s: y4m header has no valid size (W%d H%d)", path, w, h)
 	}
+	perPixel := int64(rgbBytes + 3) // planes (4:4:4 at most) and the RGB frame
 	switch colour {
 	case "420jpeg", "420paldv", "420mpeg2", "420":
 		r.hs, r.vs = 1, 1
@@ -141,8 +150,12 @@ func newY4MReader(rd io.Reader, path string) (*y4mReader, error) {
 	case "444":
 	case "mono":
 		r.mono = true
+		perPixel = rgbBytes + 1
 	default:
 		return nil, fmt.Errorf("read %s: unsupported y4m colour space C%s (want 8-bit C420jpeg, C420paldv, C420mpeg2, C420, C422, C444 or Cmono)", path, colour)
+	}
+	if err := limits.check(path, w, h, perPixel); err != nil {
+		return nil, err
 	}
 	r.f = frame.Format{Width: w, Height: h, Channels: 3, Elem: frame.U8}
 	size := w * h

@@ -60,7 +60,8 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 
 	var src media.Source
 	if s.instances[0].Mode().String() == "video" {
-		test, err := media.OpenSource(ctx, "testsrc", media.SourceOptions{Width: w, Height: h})
+		// The size was asked for explicitly (parseSize bounds it): no --max-frame-size here.
+		test, err := media.OpenSource(ctx, "testsrc", media.SourceOptions{Width: w, Height: h, Limits: media.SizeLimits(w, h)})
 		if err != nil {
 			return err
 		}

@@ -45,6 +45,8 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (one per flag, commas kept; repeatable)"},
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
+			&cli.StringFlag{Name: "max-frame-size", Usage: "refuse input frames larger than `WxH` (default 16384x16384)"},
+			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
 		}, append(sessionFlags(), watchFlag())...),
 		Action: a.run,
@@ -239,7 +241,14 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 
 // openIO opens the source (for a video-mode chain) and the sink.
 func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
-	opts := media.SourceOptions{FPS: cmd.Float("fps")}
+	opts := media.SourceOptions{FPS: cmd.Float("fps"), Repeat: cmd.Int("frames") > 0, SkipGaps: cmd.Bool("skip-gaps")}
+	if m := cmd.String("max-frame-size"); m != "" {
+		l, err := media.ParseLimits(m)
+		if err != nil {
+			return usagef("--max-frame-size: %w", err)
+		}
+		opts.Limits = l
+	}
 	if sz := cmd.String("size"); sz != "" {
 		w, h, err := parseSize(sz)
 		if err != nil {
@@ -251,6 +260,9 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 	if s.instances[0].Mode() == loader.ModeVideo {
 		if input == "" {
 			input = "testsrc"
+		}
+		if err := media.CheckOverwrite(input, cmd.String("output")); err != nil {
+			return usageError{err}
 		}
 		src, err := media.OpenSource(ctx, input, opts)
 		if err != nil {
@@ -282,6 +294,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err := a.openIO(ctx, cmd, s); err != nil {
 		return err
 	}
+	input := s.source // before the session wraps it
 	output := cmd.String("output")
 	frames := cmd.Int("frames")
 	if frames < 0 {
@@ -342,10 +355,17 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	defer reload.Close()
 	stats, runErr := eng.Run(ctx)
 	sessErr := sess.finish()
+	skipped := media.Skipped(input)
 	closeErr := s.close()
 	s.source, s.sink = nil, nil
+	if skipped > 0 {
+		fmt.Fprintf(a.io.Err, "warning: skipped %d missing images of %s (--skip-gaps)\n", skipped, cmd.String("input"))
+	}
 	if runErr != nil {
 		return runErr
+	}
+	if stats.Frames == 0 && ctx.Err() == nil {
+		return noFrames(output, cmd.String("input"), input != nil, errCount)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("finish %s: %w", output, closeErr)
@@ -370,6 +390,20 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		}
 	}
 	return nil
+}
+
+// noFrames says why a run that ended on its own wrote no frame at all.
+func noFrames(output, input string, hasInput bool, failed int) error {
+	why := "the chain produced no frame"
+	switch {
+	case failed > 0:
+		why = fmt.Sprintf("all %d frames failed (see the warnings above)", failed)
+	case hasInput && isStill(input):
+		why = fmt.Sprintf("the input %s is one image, and the chain needs more frames before it outputs one; repeat the image with --frames N", input)
+	case hasInput:
+		why = "the input ended before the chain output a frame (a pipeline that works on several frames needs at least that many)"
+	}
+	return fmt.Errorf("no frame was written to %s: %s", output, why)
 }
 
 // lazySink opens the real sink when the first frame shows its format.
