@@ -59,6 +59,11 @@ func Load(ctx context.Context, location string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plugin index %s: %w", location, err)
 	}
+	return Parse(location, data)
+}
+
+// Parse reads an index document; location names it in errors.
+func Parse(location string, data []byte) (*Index, error) {
 	ix := &Index{Location: location}
 	if err := json.Unmarshal(data, ix); err != nil {
 		return nil, fmt.Errorf("read plugin index %s: %w", location, err)
