@@ -170,3 +170,12 @@ func TestLibraryOutsideIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeSandboxSaysWhy: without bwrap on PATH the probe fails saying so and how to get it.
+func TestProbeSandboxSaysWhy(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	sb, err := ProbeSandbox(context.Background(), t.TempDir())
+	if sb != nil || err == nil || !strings.Contains(err.Error(), "bwrap is not installed (apt-get install bubblewrap)") {
+		t.Fatalf("probe without bwrap: %v, %v", sb, err)
+	}
+}

@@ -233,3 +233,27 @@ func TestSandboxedBuildCannotWriteOutside(t *testing.T) {
 		t.Fatalf("unsandboxed, the build did not write %s: the sandbox check proves nothing: %v", marker, err)
 	}
 }
+
+// TestUnusableBwrapFallsBackPlainly: where bwrap cannot make a sandbox (here a bwrap that
+// fails, as it does where user namespaces are restricted), install still builds and says
+// plainly, with bwrap's reason, that the build ran unsandboxed.
+func TestUnusableBwrapFallsBackPlainly(t *testing.T) {
+	h := newHarness(t)
+	r := h.newRepo("invert")
+	bin := filepath.Join(h.tmp, "fakebin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.write(filepath.Join(bin, "bwrap"), "#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+	if err := os.Chmod(filepath.Join(bin, "bwrap"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := h.scopeWith([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}, "plugin", "install", r.url())
+	if code != 0 || !strings.Contains(out, "installed invert 1.0.0") {
+		t.Fatalf("install without a usable bwrap: exit %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(errs, "warning: the build runs UNSANDBOXED, with your full rights: bwrap cannot make a sandbox here") ||
+		!strings.Contains(errs, "No permissions to create new namespace") {
+		t.Errorf("stderr does not say plainly that the build ran unsandboxed, and why:\n%s", errs)
+	}
+}
