@@ -1,6 +1,8 @@
 // Package build turns a plugin package's sources into its shared object with the package's
 // build system (cmake, cargo, go, make or an explicit command), handing the build the
-// location of the Scope SDK: the ABI header, the CMake package and the language SDKs.
+// location of the Scope SDK: the ABI header, the CMake package and the language SDKs. A
+// build is planned first (NewPlan: the exact commands, to show) and then run, optionally in
+// a bubblewrap Sandbox; the library it yields must lie inside the package or build folder.
 package build
 
 import (

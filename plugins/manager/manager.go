@@ -1,8 +1,9 @@
 // Package manager installs, updates, reloads and uninstalls plugins as transactions over
 // the plugin store: fetch the package into a staging folder (or use a linked folder in
-// place), build it, validate the built library in a child process, check its pipeline ids
-// against the installed plugins, then commit the library and the new state atomically. Any
-// failure before the commit leaves the store and plugins.json exactly as they were.
+// place), show what will be built and how, build it (in a sandbox where one is given),
+// validate the built library in a child process, check its pipeline ids against the
+// installed plugins, then commit the library and the new state atomically. Any failure
+// before the commit leaves the store and plugins.json exactly as they were.
 package manager
 
 import (
@@ -60,8 +61,8 @@ type Options struct {
 	// Sandbox runs builds confined (see build.Sandbox); nil runs them unsandboxed, for the
 	// reason in Unsandboxed.
 	Sandbox *build.Sandbox
-	// Unsandboxed says why Sandbox is nil ("disabled with --no-sandbox", "bwrap is not
-	// installed"), for the plan.
+	// Unsandboxed says why Sandbox is nil ("turned off with --no-sandbox", "bwrap is not
+	// installed ..."), for the plan.
 	Unsandboxed string
 	// CheckTimeout bounds each update check (default 5 s).
 	CheckTimeout time.Duration
