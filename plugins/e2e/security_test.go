@@ -142,7 +142,7 @@ func TestIndexEntriesAreChecked(t *testing.T) {
 	good := h.newRepo("invert")
 	h.mustScope("plugin", "install", good.url())
 	before := h.snapshot()
-	evil := h.newRepo("evil") // its manifest names "evil"
+	h.newRepo("evil") // served as /evil.git below; its manifest names "evil"
 	base := serveGit(t, h.tmp)
 	idx := filepath.Join(h.tmp, "index.json")
 	h.write(idx, fmt.Sprintf(`{"plugins": [
@@ -154,7 +154,6 @@ func TestIndexEntriesAreChecked(t *testing.T) {
 	h.refused(before, env, "invert", `entry "invert"`, base+"/evil.git", `names the package "evil"`)
 	h.refused(before, env, "local", "entry local 1.0.0", "file://", "remote")
 	h.refused(before, env, "path", "entry path 1.0.0", good.bare, "local path")
-	_ = evil
 }
 
 // TestInstallShowsThePlanFirst: before building, install prints the source, the full
