@@ -6,9 +6,10 @@ set -euo pipefail
 
 # Debian packages the build and the tests use: compilers and build tools, ffmpeg (video
 # files), Xvfb, ImageMagick and xdotool (the preview tests), the X11/GL headers (the preview window
-# builds with cgo), frei0r-plugins (the frei0r bridge has something to bridge).
+# builds with cgo), frei0r-plugins (the frei0r bridge has something to bridge), bubblewrap
+# (`scope plugin install` builds packages in a bwrap sandbox).
 packages=(
-  gcc g++ make cmake git pkg-config ffmpeg xvfb imagemagick xdotool frei0r-plugins
+  gcc g++ make cmake git pkg-config ffmpeg xvfb imagemagick xdotool frei0r-plugins bubblewrap
   libgl1-mesa-dev libx11-dev libxrandr-dev libxcursor-dev libxinerama-dev libxi-dev libxxf86vm-dev
 )
 missing=()

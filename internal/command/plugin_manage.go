@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +30,7 @@ import (
 // pluginManageCommands are the plugin manager's subcommands of `scope plugin`.
 func (a *app) pluginManageCommands() []*cli.Command {
 	verbose := &cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show the build tools' full output"}
+	noSandbox := &cli.BoolFlag{Name: "no-sandbox", Usage: "run the build unsandboxed, with your full rights (also " + build.EnvSandbox + "=off)"}
 	return []*cli.Command{
 		{
 			Name:      "install",
@@ -38,11 +40,14 @@ func (a *app) pluginManageCommands() []*cli.Command {
 				"ssh://..., file:///path/to/repo.git or a bare repository's path) with an optional @branch,\n" +
 				"@tag or @commit; a local folder (installed linked: 'scope plugin reload' rebuilds it in place);\n" +
 				"or an index name, name==1.2.0 (index from " + index.EnvIndex + " or index in <data>/config.toml).\n" +
-				"The package is built in a staging folder and validated in a child process; nothing changes\n" +
-				"unless every step succeeds. See docs/plugin-packages.md.\n\n" +
+				"Before building it prints the source, the commit and the build's commands. The build runs in\n" +
+				"a bubblewrap sandbox where the machine allows it (read-only system, no network, only the\n" +
+				"staging folder writable) and says so plainly when it cannot. The package is built in a\n" +
+				"staging folder and validated in a child process; nothing changes unless every step\n" +
+				"succeeds. See docs/plugin-packages.md.\n\n" +
 				"  $ scope plugin install https://github.com/scopenative/invert@v1.0.0\n" +
 				"  $ scope plugin install ./my-plugin",
-			Flags: []cli.Flag{verbose,
+			Flags: []cli.Flag{verbose, noSandbox,
 				&cli.BoolFlag{Name: "force", Usage: "replace an installed plugin of the same name"}},
 			Action: a.pluginInstall,
 		},
@@ -62,7 +67,7 @@ func (a *app) pluginManageCommands() []*cli.Command {
 			Name:      "update",
 			Usage:     "install the newest build of a plugin's source (the followed branch or tag, or the index's latest)",
 			ArgsUsage: "NAME",
-			Flags: []cli.Flag{verbose,
+			Flags: []cli.Flag{verbose, noSandbox,
 				&cli.BoolFlag{Name: "all", Usage: "update every installed plugin"}},
 			Action: a.pluginUpdate,
 		},
@@ -80,7 +85,7 @@ func (a *app) pluginManageCommands() []*cli.Command {
 			ArgsUsage: "NAME",
 			Description: "The new build is validated first; sessions keep their frames flowing from the old build\n" +
 				"until the new one is ready. A failed build keeps the old one running everywhere.",
-			Flags:  []cli.Flag{verbose},
+			Flags:  []cli.Flag{verbose, noSandbox},
 			Action: a.pluginReload,
 		},
 	}
@@ -117,13 +122,66 @@ func (a *app) pluginManager(cmd *cli.Command, p *progress) (*manager.Manager, er
 		Index:    a.indexLocation(),
 		Cwd:      cwd,
 	}
-	if p != nil {
+	if p != nil { // a command that builds
 		o.Step = p.Step
 		if cmd.Bool("verbose") {
 			o.Log = p.Writer()
 		}
+		o.Sandbox, o.Unsandboxed = a.buildSandbox(cmd, filepath.Join(dir, store.CacheDir, "sandbox"))
+		if slices.Contains([]string{"install", "update", "reload"}, cmd.Name) {
+			w := p.Writer()
+			o.Plan = func(pl manager.Plan) { writePlan(w, pl) }
+		}
 	}
 	return manager.New(o), nil
+}
+
+// buildSandbox returns the sandbox builds run in, or nil and why there is none: turned off
+// with --no-sandbox or SCOPE_BUILD_SANDBOX=off, or bwrap missing or unusable here.
+func (a *app) buildSandbox(cmd *cli.Command, cacheDir string) (*build.Sandbox, string) {
+	switch {
+	case cmd.Bool("no-sandbox"):
+		return nil, "turned off with --no-sandbox"
+	case strings.EqualFold(a.io.Env(build.EnvSandbox), "off"):
+		return nil, "turned off with " + build.EnvSandbox + "=off"
+	}
+	sb, err := build.ProbeSandbox(context.Background(), cacheDir)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return sb, ""
+}
+
+// writePlan prints what is about to be built: the source and commit, each build command,
+// and whether the build is sandboxed.
+func writePlan(w io.Writer, pl manager.Plan) {
+	s := pl.Source
+	var src string
+	switch {
+	case s.Path != "":
+		src = s.Path + " (linked folder, as it is on disk)"
+	default:
+		src = fmt.Sprintf("%s, %s %s at commit %s", s.URL, s.RefKind, s.Ref, s.Commit)
+		if s.RefKind == "commit" {
+			src = fmt.Sprintf("%s at commit %s", s.URL, s.Commit)
+		}
+		if s.Index != "" {
+			src = fmt.Sprintf("index %s: %s = %s", s.Index, s.Spec, src)
+		}
+	}
+	fmt.Fprintf(w, "%s will be built from %s\n", pl.Name, src)
+	for i, c := range pl.Commands {
+		label := "build:  "
+		if i > 0 {
+			label = "        "
+		}
+		fmt.Fprintf(w, "  %s %s\n", label, c.Line())
+	}
+	if pl.Sandboxed {
+		fmt.Fprintf(w, "  sandbox: %s\n", pl.Sandbox)
+	} else {
+		fmt.Fprintf(w, "  warning: the build runs UNSANDBOXED, with your full rights: %s\n", pl.Sandbox)
+	}
 }
 
 // pluginFailure prints what the user needs to see about a failed transaction (the full

@@ -1,6 +1,8 @@
 // Package build turns a plugin package's sources into its shared object with the package's
 // build system (cmake, cargo, go, make or an explicit command), handing the build the
-// location of the Scope SDK: the ABI header, the CMake package and the language SDKs.
+// location of the Scope SDK: the ABI header, the CMake package and the language SDKs. A
+// build is planned first (NewPlan: the exact commands, to show) and then run, optionally in
+// a bubblewrap Sandbox; the library it yields must lie inside the package or build folder.
 package build
 
 import (
@@ -20,6 +22,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/scopenative/scope/plugins/internal/confine"
 	"github.com/scopenative/scope/plugins/manifest"
 )
 
@@ -99,6 +102,9 @@ type Request struct {
 	Step func(string)
 	// Log, when set, receives the tools' output as it comes (--verbose).
 	Log io.Writer
+	// Sandbox, when set, runs every command of the build inside it; nil runs them with the
+	// user's full rights.
+	Sandbox *Sandbox
 }
 
 // Error is a failed build step with the tool's full output.
@@ -130,50 +136,50 @@ func tail(out []byte, n int) string {
 	return "\n" + strings.Join(keep, "\n")
 }
 
-type runner struct {
-	req Request
-	src string
-	env []string
+// Command is one command a build runs, as it will run.
+type Command struct {
+	// Step names it for progress and errors ("configure (cmake)").
+	Step string
+	// Dir is the folder it runs in.
+	Dir string
+	// Args is the command line; Args[0] is the program.
+	Args []string
+	// Env holds the variables set for this command on top of the build's environment.
+	Env []string
+
+	prepare func() error // files the command needs, written just before it runs
 }
 
-func (r *runner) run(ctx context.Context, step, dir string, env []string, name string, args ...string) error {
-	if r.req.Step != nil {
-		r.req.Step(step)
-	}
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(append([]string{}, r.env...), env...)
-	var buf bytes.Buffer
-	var w io.Writer = &buf
-	if r.req.Log != nil {
-		w = io.MultiWriter(&buf, r.req.Log)
-	}
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		switch {
-		case errors.Is(err, exec.ErrNotFound):
-			err = fmt.Errorf("%s is not installed: %w", name, err)
-		case errors.As(err, &ee):
-			// Keep the tool's exit status out of the error chain: callers map exit coders
-			// to their own exit codes.
-			err = errors.New(ee.Error())
-		}
-		return &Error{Step: step, Command: name + " " + strings.Join(args, " "), Output: buf.Bytes(), Err: err}
-	}
-	return nil
+// String is the command line as a shell would read it.
+func (c Command) String() string { return shellJoin(c.Args) }
+
+// Line is the command as one shell line that runs it where and as the build does:
+// "cd DIR && VAR=value... PROGRAM ARGS...".
+func (c Command) Line() string {
+	return "cd " + shellJoin([]string{c.Dir}) + " && " + shellJoin(append(append([]string{}, c.Env...), c.Args...))
 }
 
-// Run builds the package and copies the shared object to req.Out.
-func Run(ctx context.Context, req Request) error {
+// Plan is a build worked out before anything runs: the commands, in order, and where the
+// shared object will be found afterwards. Print it, then Run it.
+type Plan struct {
+	// Commands run in order; the first failure stops the build.
+	Commands []Command
+
+	req     Request
+	src     string
+	env     []string
+	collect func(start time.Time) (string, error)
+}
+
+// NewPlan works out the commands that build req's package, without running anything.
+func NewPlan(req Request) (*Plan, error) {
 	m := req.Manifest
-	r := &runner{req: req, src: filepath.Join(req.Src, m.Build.Dir)}
-	r.env = req.Env
-	if r.env == nil {
-		r.env = os.Environ()
+	p := &Plan{req: req, src: filepath.Join(req.Src, m.Build.Dir)}
+	p.env = req.Env
+	if p.env == nil {
+		p.env = os.Environ()
 	}
-	r.env = append(append([]string{}, r.env...),
+	p.env = append(append([]string{}, p.env...),
 		EnvSDK+"="+req.SDK.Root,
 		"SCOPE_INCLUDE_DIR="+req.SDK.Include(),
 		"SCOPE_CMAKE_DIR="+req.SDK.CMakeDir(),
@@ -181,37 +187,147 @@ func Run(ctx context.Context, req Request) error {
 		"SCOPE_BUILD_DIR="+req.Work,
 		"CPATH="+joinPath(req.SDK.Include(), os.Getenv("CPATH")),
 	)
-	if err := os.MkdirAll(req.Work, 0o755); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(req.Out), 0o755); err != nil {
-		return fmt.Errorf("build: %w", err)
-	}
-	start := time.Now().Add(-time.Second) // mtime granularity
-	var lib string
-	var err error
 	switch m.Build.System {
 	case manifest.CMake:
-		lib, err = r.cmake(ctx, start)
+		p.cmake()
 	case manifest.Cargo:
-		lib, err = r.cargo(ctx)
+		p.cargo()
 	case manifest.Go:
-		lib, err = r.golang(ctx)
+		p.golang()
 	case manifest.Make, manifest.Command:
-		lib, err = r.makeOrCommand(ctx, start)
+		p.makeOrCommand()
 	default:
-		err = fmt.Errorf("unknown build system %q", m.Build.System)
+		return nil, fmt.Errorf("unknown build system %q", m.Build.System)
 	}
+	return p, nil
+}
+
+// Run builds the package and copies the shared object to req.Out.
+func Run(ctx context.Context, req Request) error {
+	p, err := NewPlan(req)
 	if err != nil {
 		return err
 	}
-	if lib != req.Out {
-		if req.Step != nil {
-			req.Step("collect")
+	return p.Run(ctx)
+}
+
+// Writable lists the folders the build writes: the package's (and build.dir's) folder, the
+// scratch folder and the folder of the output, without those inside another one.
+func (p *Plan) Writable() []string {
+	return outermost([]string{p.req.Src, p.req.Work, filepath.Dir(p.req.Out)})
+}
+
+// outermost returns the cleaned paths, dropping duplicates and paths inside another one.
+func outermost(paths []string) []string {
+	var out []string
+	for i, a := range paths {
+		a = filepath.Clean(a)
+		keep := true
+		for j, b := range paths {
+			b = filepath.Clean(b)
+			if i != j && confine.Within(b, a) && (a != b || j < i) {
+				keep = false
+				break
+			}
 		}
-		if err := copyFile(lib, req.Out); err != nil {
-			return fmt.Errorf("build: collect %s: %w", lib, err)
+		if keep {
+			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// Run runs the plan's commands (in the request's sandbox, when it has one) and copies the
+// shared object to the request's Out. The library must lie inside the package or the build
+// folders: a symlink or build.output leading anywhere else is refused.
+func (p *Plan) Run(ctx context.Context) error {
+	req := p.req
+	for _, d := range []string{req.Work, filepath.Dir(req.Out)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("build: %w", err)
+		}
+	}
+	start := time.Now().Add(-time.Second) // mtime granularity
+	for _, c := range p.Commands {
+		if err := p.run(ctx, c); err != nil {
+			return err
+		}
+	}
+	lib, err := p.collect(start)
+	if err != nil {
+		return err
+	}
+	if lib == req.Out {
+		return nil
+	}
+	if req.Step != nil {
+		req.Step("collect")
+	}
+	if err := p.confined(lib); err != nil {
+		return err
+	}
+	if err := copyFile(lib, req.Out); err != nil {
+		return fmt.Errorf("build: collect %s: %w", lib, err)
+	}
+	return nil
+}
+
+// confined refuses a library whose real path is outside the package and the build folder.
+func (p *Plan) confined(lib string) error {
+	real, err := filepath.EvalSymlinks(lib)
+	if err != nil {
+		return fmt.Errorf("build: collect %s: %w", lib, err)
+	}
+	for _, root := range []string{p.req.Src, p.req.Work} {
+		if r, err := filepath.EvalSymlinks(root); err == nil && confine.Within(r, real) {
+			return nil
+		}
+	}
+	return fmt.Errorf("build: the library %s is %s, outside the package and its build folder: refusing to install it (%w)", lib, real, confine.ErrOutside)
+}
+
+func (p *Plan) add(step, dir string, env []string, args ...string) *Command {
+	p.Commands = append(p.Commands, Command{Step: step, Dir: dir, Args: args, Env: env})
+	return &p.Commands[len(p.Commands)-1]
+}
+
+func (p *Plan) run(ctx context.Context, c Command) error {
+	if p.req.Step != nil {
+		p.req.Step(c.Step)
+	}
+	if c.prepare != nil {
+		if err := c.prepare(); err != nil {
+			return fmt.Errorf("build: %s: %w", c.Step, err)
+		}
+	}
+	args, env := c.Args, append(append([]string{}, p.env...), c.Env...)
+	if sb := p.req.Sandbox; sb != nil {
+		var err error
+		if args, env, err = sb.wrap(c, env, p.Writable(), p.req.SDK.Root); err != nil {
+			return fmt.Errorf("build: %s: %w", c.Step, err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Dir = c.Dir
+	cmd.Env = env
+	var buf bytes.Buffer
+	var w io.Writer = &buf
+	if p.req.Log != nil {
+		w = io.MultiWriter(&buf, p.req.Log)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		switch {
+		case errors.Is(err, exec.ErrNotFound):
+			err = fmt.Errorf("%s is not installed: %w", args[0], err)
+		case errors.As(err, &ee):
+			// Keep the tool's exit status out of the error chain: callers map exit coders
+			// to their own exit codes.
+			err = errors.New(ee.Error())
+		}
+		return &Error{Step: c.Step, Command: c.String(), Output: buf.Bytes(), Err: err}
 	}
 	return nil
 }
@@ -223,47 +339,45 @@ func joinPath(a, b string) string {
 	return a + string(os.PathListSeparator) + b
 }
 
-func (r *runner) cmake(ctx context.Context, start time.Time) (string, error) {
-	bdir := filepath.Join(r.req.Work, "cmake")
-	args := []string{"-S", r.src, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",
-		"-DCMAKE_PREFIX_PATH=" + r.req.SDK.CMakeDir(), "-DScopePlugin_DIR=" + r.req.SDK.CMakeDir()}
-	args = append(args, r.req.Manifest.Build.Args...)
-	if err := r.run(ctx, "configure (cmake)", r.src, nil, "cmake", args...); err != nil {
-		return "", err
-	}
-	bargs := []string{"--build", bdir, "--parallel", fmt.Sprint(runtime.NumCPU())}
-	if t := r.req.Manifest.Build.Target; t != "" {
+func (p *Plan) cmake() {
+	bdir := filepath.Join(p.req.Work, "cmake")
+	args := []string{"cmake", "-S", p.src, "-B", bdir, "-DCMAKE_BUILD_TYPE=Release",
+		"-DCMAKE_PREFIX_PATH=" + p.req.SDK.CMakeDir(), "-DScopePlugin_DIR=" + p.req.SDK.CMakeDir()}
+	args = append(args, p.req.Manifest.Build.Args...)
+	p.add("configure (cmake)", p.src, nil, args...)
+	bargs := []string{"cmake", "--build", bdir, "--parallel", fmt.Sprint(runtime.NumCPU())}
+	if t := p.req.Manifest.Build.Target; t != "" {
 		bargs = append(bargs, "--target", t)
 	}
-	if err := r.run(ctx, "compile (cmake --build)", r.src, nil, "cmake", bargs...); err != nil {
-		return "", err
+	p.add("compile (cmake --build)", p.src, nil, bargs...)
+	p.collect = func(time.Time) (string, error) {
+		if o := p.req.Manifest.Build.Output; o != "" {
+			return existing(bdir, o)
+		}
+		return findLib(bdir, time.Time{}, "the cmake build folder")
 	}
-	if o := r.req.Manifest.Build.Output; o != "" {
-		return existing(filepath.Join(bdir, o))
-	}
-	return findLib(bdir, time.Time{}, "the cmake build folder")
 }
 
-func (r *runner) cargo(ctx context.Context) (string, error) {
-	target := filepath.Join(r.req.Work, "target")
+func (p *Plan) cargo() {
+	target := filepath.Join(p.req.Work, "target")
 	// The package names the SDK as a registry dependency (scope-plugin = "0.1"); point it at
 	// this installation's crate. A package that uses a path dependency builds unchanged.
-	patch := fmt.Sprintf(`patch.crates-io.%s.path=%q`, RustCrate, r.req.SDK.Rust())
-	args := []string{"build", "--release", "--lib", "--target-dir", target, "--config", patch}
-	if onlySDKDependency(filepath.Join(r.src, "Cargo.toml")) {
+	patch := fmt.Sprintf(`patch.crates-io.%s.path=%q`, RustCrate, p.req.SDK.Rust())
+	args := []string{"cargo", "build", "--release", "--lib", "--target-dir", target, "--config", patch}
+	if onlySDKDependency(filepath.Join(p.src, "Cargo.toml")) {
 		args = append(args, "--offline") // nothing to download: build without a registry
 	}
-	if t := r.req.Manifest.Build.Target; t != "" {
+	if t := p.req.Manifest.Build.Target; t != "" {
 		args = append(args, "--package", t)
 	}
-	args = append(args, r.req.Manifest.Build.Args...)
-	if err := r.run(ctx, "compile (cargo build)", r.src, nil, "cargo", args...); err != nil {
-		return "", err
+	args = append(args, p.req.Manifest.Build.Args...)
+	p.add("compile (cargo build)", p.src, nil, args...)
+	p.collect = func(time.Time) (string, error) {
+		if o := p.req.Manifest.Build.Output; o != "" {
+			return existing(target, o)
+		}
+		return findLib(filepath.Join(target, "release"), time.Time{}, "target/release")
 	}
-	if o := r.req.Manifest.Build.Output; o != "" {
-		return existing(filepath.Join(target, o))
-	}
-	return findLib(filepath.Join(target, "release"), time.Time{}, "target/release")
 }
 
 // onlySDKDependency reports whether a Cargo.toml depends on nothing but the Scope SDK.
@@ -283,59 +397,56 @@ func onlySDKDependency(path string) bool {
 	return len(m.BuildDependencies) == 0
 }
 
-func (r *runner) golang(ctx context.Context) (string, error) {
+func (p *Plan) golang() {
 	// Build against this installation's Go SDK without touching the package's go.mod: a copy
 	// of it with a replace directive, passed through -modfile.
-	modDir := filepath.Join(r.req.Work, "gomod")
-	if err := os.MkdirAll(modDir, 0o755); err != nil {
-		return "", fmt.Errorf("build: %w", err)
-	}
+	modDir := filepath.Join(p.req.Work, "gomod")
 	mod := filepath.Join(modDir, "go.mod")
-	if err := copyFile(filepath.Join(r.src, "go.mod"), mod); err != nil {
-		return "", fmt.Errorf("build: copy go.mod: %w", err)
-	}
-	if sum, err := os.ReadFile(filepath.Join(r.src, "go.sum")); err == nil {
-		if err := os.WriteFile(filepath.Join(modDir, "go.sum"), sum, 0o644); err != nil {
-			return "", fmt.Errorf("build: %w", err)
+	edit := p.add("configure (go mod edit)", p.src, nil, "go", "mod", "edit", "-modfile="+mod,
+		"-replace="+GoModule+"="+p.req.SDK.Go())
+	edit.prepare = func() error {
+		if err := os.MkdirAll(modDir, 0o755); err != nil {
+			return err
 		}
+		if err := copyFile(filepath.Join(p.src, "go.mod"), mod); err != nil {
+			return fmt.Errorf("copy go.mod: %w", err)
+		}
+		if sum, err := os.ReadFile(filepath.Join(p.src, "go.sum")); err == nil {
+			return os.WriteFile(filepath.Join(modDir, "go.sum"), sum, 0o644)
+		}
+		return nil
 	}
-	if err := r.run(ctx, "configure (go mod edit)", r.src, nil, "go", "mod", "edit", "-modfile="+mod,
-		"-replace="+GoModule+"="+r.req.SDK.Go()); err != nil {
-		return "", err
-	}
-	args := []string{"build", "-modfile=" + mod, "-buildmode=c-shared", "-o", r.req.Out}
-	args = append(args, r.req.Manifest.Build.Args...)
+	args := []string{"go", "build", "-modfile=" + mod, "-buildmode=c-shared", "-o", p.req.Out}
+	args = append(args, p.req.Manifest.Build.Args...)
 	args = append(args, ".")
-	if err := r.run(ctx, "compile (go build)", r.src, []string{"CGO_ENABLED=1"}, "go", args...); err != nil {
-		return "", err
+	p.add("compile (go build)", p.src, []string{"CGO_ENABLED=1"}, args...)
+	p.collect = func(time.Time) (string, error) {
+		_ = os.Remove(strings.TrimSuffix(p.req.Out, filepath.Ext(p.req.Out)) + ".h")
+		return p.req.Out, nil
 	}
-	_ = os.Remove(strings.TrimSuffix(r.req.Out, filepath.Ext(r.req.Out)) + ".h")
-	return r.req.Out, nil
 }
 
-func (r *runner) makeOrCommand(ctx context.Context, start time.Time) (string, error) {
-	b := r.req.Manifest.Build
-	var err error
+func (p *Plan) makeOrCommand() {
+	b := p.req.Manifest.Build
 	switch {
 	case b.Command != "":
-		err = r.run(ctx, "compile ("+firstWord(b.Command)+")", r.src, nil, "sh", "-c", b.Command)
+		p.add("compile ("+firstWord(b.Command)+")", p.src, nil, "sh", "-c", b.Command)
 	default:
-		args := append([]string{"-j", fmt.Sprint(runtime.NumCPU())}, b.Args...)
+		args := append([]string{"make", "-j", fmt.Sprint(runtime.NumCPU())}, b.Args...)
 		if b.Target != "" {
 			args = append(args, b.Target)
 		}
-		err = r.run(ctx, "compile (make)", r.src, nil, "make", args...)
+		p.add("compile (make)", p.src, nil, args...)
 	}
-	if err != nil {
-		return "", err
+	p.collect = func(start time.Time) (string, error) {
+		if b.Output != "" {
+			return existing(p.src, b.Output)
+		}
+		if _, err := os.Stat(p.req.Out); err == nil {
+			return p.req.Out, nil // the command wrote $SCOPE_OUTPUT
+		}
+		return findLib(p.src, start, "the package folder")
 	}
-	if b.Output != "" {
-		return existing(filepath.Join(r.src, b.Output))
-	}
-	if _, err := os.Stat(r.req.Out); err == nil {
-		return r.req.Out, nil // the command wrote $SCOPE_OUTPUT
-	}
-	return findLib(r.src, start, "the package folder")
 }
 
 func firstWord(s string) string {
@@ -346,9 +457,14 @@ func firstWord(s string) string {
 	return filepath.Base(f[0])
 }
 
-func existing(p string) (string, error) {
+// existing returns base/output, which must exist and stay inside base.
+func existing(base, output string) (string, error) {
+	p, err := confine.Resolve(base, output)
+	if err != nil {
+		return "", fmt.Errorf("build.output: %w", err)
+	}
 	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("build finished but build.output %s is missing: %w", p, err)
+		return "", fmt.Errorf("build finished but build.output %s is missing: %w", filepath.Join(base, output), err)
 	}
 	return p, nil
 }

@@ -96,7 +96,14 @@ func (h *harness) command(args ...string) *exec.Cmd {
 // scope runs the CLI and returns its exit code, stdout and stderr.
 func (h *harness) scope(args ...string) (int, string, string) {
 	h.t.Helper()
+	return h.scopeWith(nil, args...)
+}
+
+// scopeWith runs the CLI with env added to the harness's environment.
+func (h *harness) scopeWith(env []string, args ...string) (int, string, string) {
+	h.t.Helper()
 	cmd := h.command(args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -2,10 +2,27 @@ package e2e
 
 import (
 	"fmt"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// serveGit serves the bare repositories under root over smart HTTP (git http-backend through
+// CGI) on a loopback port, as a remote host would, and returns the base URL.
+func serveGit(t *testing.T, root string) string {
+	t.Helper()
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Skip("git is not installed")
+	}
+	srv := httptest.NewServer(&cgi.Handler{Path: git, Args: []string{"http-backend"},
+		Env: []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"}})
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 // TestInstallFromIndex: `name` installs the newest version an index lists, `name==1.0.0` a
 // pinned one, an unknown name or version is refused with what the index offers, and `plugin
@@ -18,21 +35,13 @@ func TestInstallFromIndex(t *testing.T) {
 	h.git(r.work, "tag", "v1.1.0")
 	h.git(r.work, "push", "-q", "--tags", r.bare)
 
+	url := serveGit(t, h.tmp) + "/invert.git"
 	idx := filepath.Join(h.tmp, "index.json")
 	h.write(idx, fmt.Sprintf(`{"plugins": [{"name": "invert", "description": "Inverts colors", "versions": [
 		{"version": "1.0.0", "git": %q, "ref": "v1.0.0"},
-		{"version": "1.1.0", "git": %q, "ref": "v1.1.0"}]}]}`, r.url(), r.url()))
+		{"version": "1.1.0", "git": %q, "ref": "v1.1.0"}]}]}`, url, url))
 	with := func(args ...string) (int, string, string) {
-		cmd := h.command(args...)
-		cmd.Env = append(cmd.Env, "SCOPE_INDEX="+idx)
-		var out, errb strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if err != nil {
-			code = cmd.ProcessState.ExitCode()
-		}
-		return code, out.String(), errb.String()
+		return h.scopeWith([]string{"SCOPE_INDEX=" + idx}, args...)
 	}
 
 	if code, _, errs := with("plugin", "install", "nosuch"); code == 0 || !strings.Contains(errs, "nosuch") {

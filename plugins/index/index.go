@@ -16,6 +16,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/scopenative/scope/plugins/source"
 )
 
 // EnvIndex names the environment variable holding the index location.
@@ -57,6 +59,11 @@ func Load(ctx context.Context, location string) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plugin index %s: %w", location, err)
 	}
+	return Parse(location, data)
+}
+
+// Parse reads an index document; location names it in errors.
+func Parse(location string, data []byte) (*Index, error) {
 	ix := &Index{Location: location}
 	if err := json.Unmarshal(data, ix); err != nil {
 		return nil, fmt.Errorf("read plugin index %s: %w", location, err)
@@ -80,7 +87,9 @@ func fetch(ctx context.Context, url string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 }
 
-// Resolve returns the entry for name at version, or the latest version when version is empty.
+// Resolve returns the entry for name at version, or the latest version when version is
+// empty. An entry whose git source is not a remote repository (a path, a file:// URL) or
+// whose ref is not a branch, tag or commit name is refused with an error naming it.
 func (ix *Index) Resolve(name, version string) (Version, error) {
 	for _, e := range ix.Plugins {
 		if !strings.EqualFold(e.Name, name) {
@@ -90,21 +99,34 @@ func (ix *Index) Resolve(name, version string) (Version, error) {
 			return Version{}, fmt.Errorf("plugin index %s lists %s without versions", ix.Location, name)
 		}
 		if version == "" {
-			return Latest(e.Versions), nil
+			return ix.checked(e, Latest(e.Versions))
 		}
 		var have []string
 		for _, v := range e.Versions {
 			if v.Version == version {
-				if v.Git == "" {
-					return Version{}, fmt.Errorf("plugin index %s: %s %s has no git source", ix.Location, name, version)
-				}
-				return v, nil
+				return ix.checked(e, v)
 			}
 			have = append(have, v.Version)
 		}
 		return Version{}, fmt.Errorf("plugin index %s has no version %s of %s (versions: %s)", ix.Location, version, name, strings.Join(have, ", "))
 	}
 	return Version{}, fmt.Errorf("plugin index %s has no plugin named %s", ix.Location, name)
+}
+
+// checked returns v of entry e when its source is a remote git repository at a valid ref;
+// the error names the entry.
+func (ix *Index) checked(e Entry, v Version) (Version, error) {
+	entry := fmt.Sprintf("plugin index %s: entry %s %s", ix.Location, e.Name, v.Version)
+	if v.Git == "" {
+		return Version{}, fmt.Errorf("%s has no git source", entry)
+	}
+	if err := source.CheckRemote(v.Git); err != nil {
+		return Version{}, fmt.Errorf("%s is refused: %w; an index may only point at remote repositories", entry, err)
+	}
+	if err := source.CheckRef(v.Ref); err != nil {
+		return Version{}, fmt.Errorf("%s is refused: %w", entry, err)
+	}
+	return v, nil
 }
 
 // Latest returns the highest version.

@@ -1,8 +1,9 @@
 // Package manager installs, updates, reloads and uninstalls plugins as transactions over
 // the plugin store: fetch the package into a staging folder (or use a linked folder in
-// place), build it, validate the built library in a child process, check its pipeline ids
-// against the installed plugins, then commit the library and the new state atomically. Any
-// failure before the commit leaves the store and plugins.json exactly as they were.
+// place), show what will be built and how, build it (in a sandbox where one is given),
+// validate the built library in a child process, check its pipeline ids against the
+// installed plugins, then commit the library and the new state atomically. Any failure
+// before the commit leaves the store and plugins.json exactly as they were.
 package manager
 
 import (
@@ -54,6 +55,15 @@ type Options struct {
 	Step func(string)
 	// Log, when set, receives the build tools' full output as it comes (--verbose).
 	Log io.Writer
+	// Plan, when set, is shown what a transaction is about to build (source, commit, the
+	// build's commands, the sandbox) before anything of the package runs.
+	Plan func(Plan)
+	// Sandbox runs builds confined (see build.Sandbox); nil runs them unsandboxed, for the
+	// reason in Unsandboxed.
+	Sandbox *build.Sandbox
+	// Unsandboxed says why Sandbox is nil ("turned off with --no-sandbox", "bwrap is not
+	// installed ..."), for the plan.
+	Unsandboxed string
 	// CheckTimeout bounds each update check (default 5 s).
 	CheckTimeout time.Duration
 	// CacheTTL is how long update checks are cached (default 10 minutes; negative: never).
@@ -88,6 +98,21 @@ func (m *Manager) step(format string, args ...any) {
 	if m.o.Step != nil {
 		m.o.Step(fmt.Sprintf(format, args...))
 	}
+}
+
+// Plan is what a transaction is about to build, shown before the build runs.
+type Plan struct {
+	// Name is the package's name (from its manifest).
+	Name string
+	// Source is where the package comes from; for git sources Commit is the commit
+	// checked out.
+	Source store.Source
+	// Commands are the build's command lines, in order.
+	Commands []build.Command
+	// Sandboxed is true when the build runs in the sandbox; Sandbox describes it, or says
+	// why the build runs unsandboxed.
+	Sandboxed bool
+	Sandbox   string
 }
 
 // Result is what a transaction changed.
@@ -167,6 +192,10 @@ func (m *Manager) install(ctx context.Context, st *store.State, stage string, sp
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sp, err)
 	}
+	if sp.Kind == source.KindIndex && man.Name != sp.Name {
+		return nil, fmt.Errorf("plugin index %s: entry %q points at %s, whose %s names the package %q: refusing it, an index entry must point at the package of its own name",
+			srcInfo.Index, sp.Name, describeGit(srcInfo), manifest.FileName, man.Name)
+	}
 	if err := check(man.Name); err != nil {
 		return nil, err
 	}
@@ -183,12 +212,22 @@ func (m *Manager) install(ctx context.Context, st *store.State, stage string, sp
 		work = filepath.Join(m.o.Store.Dir, store.CacheDir, "build", man.Name)
 	}
 	out := filepath.Join(stage, man.Name+".so")
-	m.step("build %s with %s", man.Name, man.Build.System)
-	err = build.Run(ctx, build.Request{
+	plan, err := build.NewPlan(build.Request{
 		Src: src, Work: work, Out: out, Manifest: man, SDK: sdk, Env: m.o.BuildEnv, Log: m.o.Log,
-		Step: func(s string) { m.step("build %s: %s", man.Name, s) },
+		Step: func(s string) { m.step("build %s: %s", man.Name, s) }, Sandbox: m.o.Sandbox,
 	})
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", man.Name, err)
+	}
+	if m.o.Plan != nil {
+		shown := Plan{Name: man.Name, Source: srcInfo, Commands: plan.Commands, Sandboxed: m.o.Sandbox != nil, Sandbox: m.o.Unsandboxed}
+		if m.o.Sandbox != nil {
+			shown.Sandbox = m.o.Sandbox.Describe(plan.Writable())
+		}
+		m.o.Plan(shown)
+	}
+	m.step("build %s with %s", man.Name, man.Build.System)
+	if err := plan.Run(ctx); err != nil {
 		return nil, fmt.Errorf("%s: %w", man.Name, err)
 	}
 	m.step("validate %s", man.Name)
@@ -274,6 +313,14 @@ func (m *Manager) fetch(ctx context.Context, sp source.Spec, stage string) (stri
 	}
 	info.URL, info.RefKind, info.Ref, info.Commit = url, co.RefKind, co.Ref, co.Commit
 	return co.Dir, info, nil
+}
+
+// describeGit is a git source as url@ref, or its URL alone.
+func describeGit(s store.Source) string {
+	if s.Ref != "" {
+		return s.URL + "@" + s.Ref
+	}
+	return s.URL
 }
 
 // Update re-resolves the plugin's source (git: the followed branch or tag; index: the

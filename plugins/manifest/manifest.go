@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/scopenative/scope/plugins/internal/confine"
 )
 
 // FileName is the manifest's file name at the root of a plugin package.
@@ -73,10 +75,15 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 func ValidName(name string) bool { return nameRE.MatchString(name) }
 
 // Load reads dir/scope-plugin.toml, or infers a manifest when there is none: the name from
-// fallbackName (a repository or folder name), the build system from the files present.
+// fallbackName (a repository or folder name), the build system from the files present. The
+// manifest, build.dir and build.output must stay inside dir: an absolute path, a ".." that
+// climbs out, or a symlink leading out of dir is refused.
 func Load(dir, fallbackName string) (*Manifest, error) {
 	m := &Manifest{}
-	path := filepath.Join(dir, FileName)
+	path, err := confine.Resolve(dir, FileName)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", FileName, err)
+	}
 	data, err := os.ReadFile(path)
 	switch {
 	case err == nil:
@@ -107,8 +114,13 @@ func Load(dir, fallbackName string) (*Manifest, error) {
 			return nil, err
 		}
 	}
-	if m.Build.Dir != "" && (filepath.IsAbs(m.Build.Dir) || strings.HasPrefix(filepath.Clean(m.Build.Dir), "..")) {
-		return nil, fmt.Errorf("%s: build.dir %q must be a folder inside the package", FileName, m.Build.Dir)
+	if _, err := confine.Resolve(dir, m.Build.Dir); err != nil {
+		return nil, fmt.Errorf("%s: build.dir must be a folder inside the package: %w", FileName, err)
+	}
+	if m.Build.Output != "" {
+		if err := confine.Lexical(m.Build.Output); err != nil {
+			return nil, fmt.Errorf("%s: build.output must be a path inside the build or package folder: %w", FileName, err)
+		}
 	}
 	src := filepath.Join(dir, m.Build.Dir)
 	switch m.Build.System {

@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/scopenative/scope/plugins/internal/confine"
 )
 
 // Ref kinds recorded for an installed git plugin.
@@ -55,6 +57,9 @@ func needsGitBinary(url string) error {
 // branch, a tag or a commit (full or abbreviated hash); an empty ref means the default
 // branch. progress receives go-git's progress text (may be nil).
 func Clone(ctx context.Context, url, ref, dir string, progress io.Writer) (*Checkout, error) {
+	if err := CheckRef(ref); err != nil {
+		return nil, err
+	}
 	if err := needsGitBinary(url); err != nil {
 		return nil, err
 	}
@@ -99,6 +104,14 @@ func Clone(ctx context.Context, url, ref, dir string, progress io.Writer) (*Chec
 			return nil, unknownRef(repo, url, ref)
 		}
 	}
+	// Whatever the ref named, what gets built is a commit of the repository: refuse anything
+	// else (a zero hash, a tree, a blob) rather than record a commit that was not checked out.
+	if hash.IsZero() {
+		return nil, fmt.Errorf("%w %q in %s: it resolves to no commit", ErrUnknownRef, ref, url)
+	}
+	if _, err := repo.CommitObject(hash); err != nil {
+		return nil, fmt.Errorf("%w %q in %s: it names %s, which is not a commit: %w", ErrUnknownRef, ref, url, hash, err)
+	}
 	wt, err := repo.Worktree()
 	if err != nil {
 		return nil, fmt.Errorf("clone %s: %w", url, err)
@@ -106,8 +119,37 @@ func Clone(ctx context.Context, url, ref, dir string, progress io.Writer) (*Chec
 	if err := wt.Checkout(&git.CheckoutOptions{Hash: hash, Force: true}); err != nil {
 		return nil, fmt.Errorf("check out %s at %s: %w", url, hash, err)
 	}
+	head, err := repo.Head()
+	if err != nil || head.Hash() != hash {
+		return nil, fmt.Errorf("check out %s at %s: the working tree is not at that commit (HEAD %v)", url, hash, err)
+	}
+	if err := confine.CheckTree(dir); err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", url, hash.String()[:7], err)
+	}
 	co.Commit = hash.String()
 	return co, nil
+}
+
+// ErrBadRef is wrapped by CheckRef (and so by Clone) for a ref that cannot name a branch,
+// tag or commit.
+var ErrBadRef = errors.New("not a branch, tag or commit name")
+
+// CheckRef refuses a ref that is not a branch or tag name by git's rules (git
+// check-ref-format --branch: no "..", no component starting with '.', no control
+// characters, spaces or ~^:?*[\, no "@{", not "@", not ending in '/', '.' or ".lock", not
+// starting with '-') and not a commit hash. "HEAD" is refused too: it is not a branch, and
+// no ref means the default branch. An empty ref is fine (the default branch).
+func CheckRef(ref string) error {
+	if ref == "" || isHex(ref) && len(ref) >= 4 && len(ref) <= 64 {
+		return nil
+	}
+	bad := ref == "HEAD" || strings.HasPrefix(ref, "-") || strings.HasPrefix(ref, "/") ||
+		strings.HasSuffix(ref, "/") || strings.HasPrefix(ref, "refs/") ||
+		plumbing.NewBranchReferenceName(ref).Validate() != nil
+	if bad {
+		return fmt.Errorf("ref %q is %w: give a branch (main), a tag (v1.0.0) or a commit hash, or no @ref for the default branch", ref, ErrBadRef)
+	}
+	return nil
 }
 
 // unknownRef builds the error for a ref that is not in the repository, listing what is.

@@ -200,3 +200,30 @@ func parseURL(spec string) (Spec, error) {
 	}
 	return Spec{Kind: KindGit, URL: url, Ref: ref}, nil
 }
+
+// CheckRemote refuses a git URL that does not name a remote repository: a local path, a
+// file:// URL, or anything else that is not an https, http, ssh or git URL with a host, or
+// an scp-style user@host:path.
+func CheckRemote(url string) error {
+	u := strings.TrimPrefix(url, "git+")
+	if scheme, rest, ok := strings.Cut(u, "://"); ok {
+		switch strings.ToLower(scheme) {
+		case "https", "http", "ssh", "git":
+			host, _, _ := strings.Cut(rest, "/")
+			if _, h, ok := strings.Cut(host, "@"); ok {
+				host = h
+			}
+			if host != "" && !strings.HasPrefix(host, ":") {
+				return nil
+			}
+			return fmt.Errorf("%q names no host", url)
+		case "file":
+			return fmt.Errorf("%q is a local repository (file://), not a remote one", url)
+		}
+		return fmt.Errorf("%q: unsupported URL scheme %q (use https, ssh or git)", url, scheme)
+	}
+	if scpRE.MatchString(u) {
+		return nil
+	}
+	return fmt.Errorf("%q is a local path, not a remote git URL (https://, ssh://, git://, user@host:path)", url)
+}

@@ -1,0 +1,181 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/scopenative/scope/plugins/internal/confine"
+	"github.com/scopenative/scope/plugins/manifest"
+)
+
+// repoRoot is the repository, which is an SDK root.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// commandRequest is a build of a package whose build.command is command, in a fresh
+// staging folder laid out as the manager does (src/, work/, the output beside them).
+func commandRequest(t *testing.T, command, output string) Request {
+	t.Helper()
+	stage := t.TempDir()
+	src := filepath.Join(stage, "src")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := &manifest.Manifest{Name: "p", Build: manifest.Build{System: manifest.Command, Command: command, Output: output}}
+	return Request{Src: src, Work: filepath.Join(stage, "work"), Out: filepath.Join(stage, "p.so"), Manifest: m, SDK: SDK{Root: repoRoot()}}
+}
+
+func sandbox(t *testing.T) *Sandbox {
+	t.Helper()
+	sb, err := ProbeSandbox(context.Background(), filepath.Join(t.TempDir(), "cache"))
+	if err != nil {
+		t.Skipf("builds cannot be sandboxed on this machine: %v", err)
+	}
+	return sb
+}
+
+// TestPlanShowsTheCommands: the plan of a cmake build holds both cmake command lines with
+// the package, the build folder and the SDK, in the folder they run in, before anything ran.
+func TestPlanShowsTheCommands(t *testing.T) {
+	req := commandRequest(t, "", "")
+	req.Manifest.Build = manifest.Build{System: manifest.CMake, Args: []string{"-DX=a b"}}
+	p, err := NewPlan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Commands) != 2 {
+		t.Fatalf("cmake plan: %d commands, want 2: %+v", len(p.Commands), p.Commands)
+	}
+	want0 := "cd " + req.Src + " && cmake -S " + req.Src + " -B " + filepath.Join(req.Work, "cmake") +
+		" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=" + req.SDK.CMakeDir() + " -DScopePlugin_DIR=" + req.SDK.CMakeDir() + " '-DX=a b'"
+	if got := p.Commands[0].Line(); got != want0 {
+		t.Errorf("configure:\n got %s\nwant %s", got, want0)
+	}
+	if got := p.Commands[1].Line(); !strings.HasPrefix(got, "cd "+req.Src+" && cmake --build "+filepath.Join(req.Work, "cmake")+" --parallel ") {
+		t.Errorf("compile: %s", got)
+	}
+	if _, err := os.Stat(req.Work); !os.IsNotExist(err) {
+		t.Errorf("making the plan created %s (err %v)", req.Work, err)
+	}
+	if w := p.Writable(); len(w) != 1 || w[0] != filepath.Dir(req.Src) {
+		t.Errorf("writable %v, want only the staging folder %s", w, filepath.Dir(req.Src))
+	}
+}
+
+// TestSandboxRefusesWritesOutside: a build that writes outside its folders fails in the
+// sandbox and the file is not there afterwards, whether the file is on the read-only system
+// or beside the staging folder under /tmp (whose parents the sandbox has to make); unsandboxed,
+// the same build writes it (so the test can tell).
+func TestSandboxRefusesWritesOutside(t *testing.T) {
+	sb := sandbox(t)
+	// Outside /tmp: beside this test, in the checkout.
+	dir, err := os.MkdirTemp(".", "sandbox-outside-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	onSystem, _ := filepath.Abs(filepath.Join(dir, "pwned"))
+	for _, c := range []struct{ name, path, why string }{
+		{"system", onSystem, "Read-only file system"},
+		{"beside the staging folder", "", "Permission denied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := commandRequest(t, "", "")
+			target := c.path
+			if target == "" {
+				target = filepath.Join(filepath.Dir(filepath.Dir(req.Src)), "pwned-"+filepath.Base(filepath.Dir(req.Src)))
+				defer os.Remove(target)
+			}
+			req.Manifest.Build.Command = "echo pwned > " + target + " && : > \"$SCOPE_OUTPUT\""
+			req.Sandbox = sb
+			err := Run(context.Background(), req)
+			var be *Error
+			if !errors.As(err, &be) || !strings.Contains(string(be.Output), c.why) {
+				t.Fatalf("sandboxed build writing %s: %v, want a build error saying %q", target, err, c.why)
+			}
+			if _, err := os.Stat(target); !os.IsNotExist(err) {
+				t.Fatalf("the sandboxed build wrote %s (err %v)", target, err)
+			}
+			req.Sandbox = nil
+			if err := Run(context.Background(), req); err != nil {
+				t.Fatalf("unsandboxed: %v", err)
+			}
+			if _, err := os.Stat(target); err != nil {
+				t.Fatalf("the unsandboxed build did not write %s: the sandbox test proves nothing: %v", target, err)
+			}
+			os.Remove(target)
+		})
+	}
+}
+
+// TestSandboxLetsTheBuildWork: in the sandbox a build writes its package folder, its
+// scratch folder, the output and its caches; /tmp is private (nothing lands in the real
+// one); the network is gone; no capabilities are left (root could remount the system
+// writable); the SDK is readable.
+func TestSandboxLetsTheBuildWork(t *testing.T) {
+	sb := sandbox(t)
+	hostTmp, err := os.MkdirTemp("", "scope-sandbox-probe-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(hostTmp)
+	cmd := `set -e
+echo a > in-src
+mkdir -p "$SCOPE_BUILD_DIR" && echo b > "$SCOPE_BUILD_DIR/in-work"
+echo c > "$GOCACHE/in-cache"
+test -r "$SCOPE_INCLUDE_DIR/scope/plugin.h"
+test ! -e ` + hostTmp + `
+echo d > /tmp/private
+grep -q '^CapEff:[[:space:]]*0*$' /proc/self/status || { grep Cap /proc/self/status; exit 4; }
+if grep -v ' lo:' /proc/net/dev | grep -q ':'; then echo "network interfaces present"; exit 3; fi
+cat /proc/net/dev > "$SCOPE_OUTPUT"`
+	req := commandRequest(t, cmd, "")
+	req.Sandbox = sb
+	if err := Run(context.Background(), req); err != nil {
+		t.Fatalf("sandboxed build: %v", err)
+	}
+	for _, p := range []string{filepath.Join(req.Src, "in-src"), filepath.Join(req.Work, "in-work"), filepath.Join(sb.CacheDir, "go-build", "in-cache"), req.Out} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("the sandboxed build could not write %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat("/tmp/private"); err == nil {
+		t.Error("the sandboxed build wrote the real /tmp/private")
+	}
+}
+
+// TestLibraryOutsideIsRefused: a build that leaves a symlink to a library outside its
+// folders, found by build.output or by the search for the built .so, is refused and
+// nothing is copied to the output.
+func TestLibraryOutsideIsRefused(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "evil.so")
+	if err := os.WriteFile(outside, []byte("not ours"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, output := range []string{"lib.so", ""} {
+		req := commandRequest(t, "ln -s "+outside+" lib.so", output)
+		err := Run(context.Background(), req)
+		if !errors.Is(err, confine.ErrOutside) || !strings.Contains(err.Error(), outside) {
+			t.Errorf("output %q: %v, want a refusal naming %s", output, err, outside)
+		}
+		if _, err := os.Stat(req.Out); !os.IsNotExist(err) {
+			t.Errorf("output %q: %s was written (err %v)", output, req.Out, err)
+		}
+	}
+}
+
+// TestProbeSandboxSaysWhy: without bwrap on PATH the probe fails saying so and how to get it.
+func TestProbeSandboxSaysWhy(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	sb, err := ProbeSandbox(context.Background(), t.TempDir())
+	if sb != nil || err == nil || !strings.Contains(err.Error(), "bwrap is not installed (apt-get install bubblewrap)") {
+		t.Fatalf("probe without bwrap: %v, %v", sb, err)
+	}
+}
