@@ -184,7 +184,7 @@ func (p *Pipeline) NewInstanceOn(mode Mode, values Values, cudaDevice int) (*Ins
 	st, _, _ := puregoCall(p.desc.Create, uintptr(unsafe.Pointer(&lib.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&in.ptr)), in.eb.Ptr())
 	unlock()
 	runtime.KeepAlive(in)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		lib.release()
 		return nil, in.fail("create", s)
 	}
@@ -307,7 +307,7 @@ func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (Requirement
 	st, _, _ := puregoCall(in.p.desc.Prepare, in.ptr, uintptr(unsafe.Pointer(&in.prep)), uintptr(unsafe.Pointer(&in.req)), in.eb.Ptr())
 	unlock()
 	runtime.KeepAlive(in)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return Requirements{}, in.fail("prepare", s)
 	}
 	return in.resolve(inputs)
@@ -528,7 +528,7 @@ func (in *Instance) Call(a *CallArgs) error {
 			a.Audio.Frames = 0
 		}
 	}
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return in.fail("call", s)
 	}
 	return nil

@@ -226,7 +226,7 @@ func Open(path string, opts Options) (*Library, error) {
 	st, _, _ := purego.SyscallN(lib.entry.RegisterPipelines, uintptr(unsafe.Pointer(&hb.host)), uintptr(unsafe.Pointer(&pathC[0])), eb.Ptr())
 	lib.RegisterTime = time.Since(start)
 	runtime.KeepAlive(pathC)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return nil, fmt.Errorf("load %s: register_pipelines failed (%v): %s", path, s, eb.Message("no message"))
 	}
 	lib.registered = true
