@@ -21,6 +21,14 @@
 //
 // One Instance must not be used from two goroutines at once (the ABI's [instance] rule).
 // Instances of pipelines that declare SCOPE_THREADING_SERIAL are serialized by the loader.
+//
+// # Hangs and crashes
+//
+// Each Instance records the plugin function it is inside of (Instance.InFlight: file,
+// pipeline, create/prepare/call/destroy, frame), without allocating, so a watchdog on another
+// goroutine can name a call that never returns. On linux/amd64 the same record is kept as a
+// ready-made line that a signal trampoline prints to stderr when the process dies of a fault
+// in plugin code, before the Go runtime's crash dump (see crashline_linux_amd64.go).
 package loader
 
 import (

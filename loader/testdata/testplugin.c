@@ -1,5 +1,9 @@
 /* A configurable test plugin for the loader's tests. Built once per case with -D flags that
  * break exactly one thing, so every rejection the loader makes is exercised on real C. */
+#if defined(HANG_CALL_AT)
+#define _POSIX_C_SOURCE 200809L /* pause() */
+#include <unistd.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <scope/plugin.h>
@@ -38,6 +42,18 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
     uint32_t y;
     if (!s->prepared) return scope_error_set(err, SCOPE_ERROR_BAD_STATE, "call before prepare");
     s->calls++;
+#if defined(SEGV_CALL_AT)
+    /* A plugin bug: a store through a null pointer the compiler cannot see is null. */
+    if (call->call_index == SEGV_CALL_AT) {
+        static int *volatile nowhere = NULL;
+        *nowhere = 1;
+    }
+#endif
+#if defined(HANG_CALL_AT)
+    /* A plugin that never returns (a deadlock, an endless loop). */
+    if (call->call_index == HANG_CALL_AT)
+        for (;;) pause();
+#endif
     if (scope_params_bool(call->params, "fail", 0))
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "refusing frame %llu on purpose", (unsigned long long)call->call_index);
     if (call->input_port_count == 0 || !call->output) return SCOPE_OK;
