@@ -46,6 +46,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
+			stopGraceFlag(),
 		}, append(sessionFlags(), watchFlag())...),
 		Action: a.run,
 	}
@@ -311,6 +312,9 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if frames < 0 {
 		return usagef("--frames must be >= 0")
 	}
+	if g := cmd.Duration("stop-grace"); g <= 0 {
+		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
+	}
 	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
 		frames = 1
 	}
@@ -362,9 +366,12 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err := sess.start(eng, cancelRun); err != nil {
 		return err
 	}
+	// A stop that a plugin stuck in a call ignores still ends the process.
+	endWatch := a.watchStop(ctx, cmd.Duration("stop-grace"), eng)
 	reload := a.startReload(ctx, cmd, eng, sess.host) // `scope plugin reload` and --watch
 	defer reload.Close()
 	stats, runErr := eng.Run(ctx)
+	endWatch() // finishing the output is not cut short
 	sessErr := sess.finish()
 	closeErr := s.close()
 	s.source, s.sink = nil, nil

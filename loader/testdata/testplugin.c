@@ -50,9 +50,14 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
     }
 #endif
 #if defined(HANG_CALL_AT)
-    /* A plugin that never returns (a deadlock, an endless loop). */
-    if (call->call_index == HANG_CALL_AT)
+    /* A plugin that never returns (a deadlock, an endless loop). It first creates the file
+     * $SCOPE_TEST_HANG_MARKER, if set, so a test knows the call has started. */
+    if (call->call_index == HANG_CALL_AT) {
+        const char *marker = getenv("SCOPE_TEST_HANG_MARKER");
+        FILE *f = marker ? fopen(marker, "w") : NULL;
+        if (f) fclose(f);
         for (;;) pause();
+    }
 #endif
     if (scope_params_bool(call->params, "fail", 0))
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "refusing frame %llu on purpose", (unsigned long long)call->call_index);
