@@ -72,6 +72,9 @@ type kernelSigaction struct {
 }
 
 // installCrashLines puts the trampoline in front of the Go runtime's crash handlers, once.
+// Open calls it before loading any plugin: a plugin embedding a Go runtime installs its
+// handlers over these and forwards only the faults outside its own Go code, so a nil
+// dereference its SDK recovers from prints no crash line.
 func installCrashLines() bool {
 	crashState.once.Do(func() {
 		lo, hi, err := textBounds(crashTrampolineAddr())

@@ -167,3 +167,16 @@ func TestCrashSlots(t *testing.T) {
 		t.Fatalf("%d entries free after closing every instance, want %d", n, start)
 	}
 }
+
+// TestPluginRecoveredFaultPrintsNoCrashLine: a plugin with a fault handler of its own (as a
+// Go runtime inside a plugin has) recovers from its faults without a crash line: the
+// trampoline is installed before the plugin loads, so the plugin's handler comes first.
+func TestPluginRecoveredFaultPrintsNoCrashLine(t *testing.T) {
+	code, _, stderr := runCrashChild(t, "segv", buildTestPlugin(t, "RECOVER_SEGV"))
+	if code != 0 || !strings.Contains(stderr, "child: no crash") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "crashed") {
+		t.Fatalf("a fault the plugin recovered from printed a crash line:\n%s", stderr)
+	}
+}

@@ -176,6 +176,9 @@ func Open(path string, opts Options) (*Library, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
+	// Before any plugin's code is loaded: a Go runtime inside a plugin then puts its own
+	// handlers in front of the trampoline and keeps its recoverable faults to itself.
+	installCrashLines()
 	lib.handle, err = purego.Dlopen(copyPath, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	os.Remove(copyPath) // the mapping stays; nothing is left behind on disk
 	if err != nil {

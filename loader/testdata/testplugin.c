@@ -1,12 +1,38 @@
 /* A configurable test plugin for the loader's tests. Built once per case with -D flags that
  * break exactly one thing, so every rejection the loader makes is exercised on real C. */
-#if defined(HANG_CALL_AT)
-#define _POSIX_C_SOURCE 200809L /* pause() */
+#if defined(HANG_CALL_AT) || defined(RECOVER_SEGV)
+#define _XOPEN_SOURCE 700 /* pause(), sigaction with SA_ONSTACK, sigsetjmp */
+#include <setjmp.h>
+#include <signal.h>
 #include <unistd.h>
 #endif
 #include <math.h>
 #include <stdlib.h>
 #include <scope/plugin.h>
+
+#if defined(RECOVER_SEGV)
+/* A plugin with a runtime of its own that handles its faults (as a Go runtime inside a plugin
+ * does): a handler installed when the library loads recovers from the faults of its recovery
+ * window and forwards every other one to the handler it replaced. */
+static struct sigaction previous;
+static sigjmp_buf recovery;
+static volatile sig_atomic_t recovering;
+
+static void on_segv(int sig, siginfo_t *info, void *ctx)
+{
+    if (recovering) siglongjmp(recovery, 1);
+    if (previous.sa_flags & SA_SIGINFO) previous.sa_sigaction(sig, info, ctx);
+}
+
+__attribute__((constructor)) static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, &previous);
+}
+#endif
 
 typedef struct {
     int prepared;
@@ -48,6 +74,15 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
         static int *volatile nowhere = NULL;
         *nowhere = 1;
     }
+#endif
+#if defined(RECOVER_SEGV)
+    /* A fault the plugin's own handler recovers from: the call succeeds. */
+    recovering = 1;
+    if (sigsetjmp(recovery, 1) == 0) {
+        static int *volatile nowhere = NULL;
+        *nowhere = 1;
+    }
+    recovering = 0;
 #endif
 #if defined(HANG_CALL_AT)
     /* A plugin that never returns (a deadlock, an endless loop). It first creates the file
