@@ -21,8 +21,14 @@ const (
 // EntrySymbol is the one symbol a plugin exports: a function returning *Plugin.
 const EntrySymbol = "scope_plugin_entry"
 
-// Status is the result of every fallible ABI function (scope_status). Negative is an error.
+// Status is the result of every fallible ABI function (scope_status): negative is an error,
+// zero (OK) and positive values are success (a positive one may come with a note in the
+// error buffer, which the host ignores).
 type Status int32
+
+// Failed reports whether the status is an error: negative. This is the one rule the host and
+// the validator apply to every status a plugin returns.
+func (s Status) Failed() bool { return s < 0 }
 
 // Status codes (SCOPE_OK, SCOPE_ERROR_*).
 const (

@@ -219,6 +219,17 @@ func (e *Engine) Instances() []*loader.Instance {
 	return out
 }
 
+// InFlight reports the plugin function the chain is inside of, if any. It is safe to call
+// from any goroutine while Run runs: a watchdog names with it a call that does not return.
+func (e *Engine) InFlight() (loader.InFlight, bool) {
+	for _, in := range e.Instances() {
+		if f, ok := in.InFlight(); ok {
+			return f, true
+		}
+	}
+	return loader.InFlight{}, false
+}
+
 // SetPrompts replaces the prompts of every stage whose pipeline supports prompts; they take
 // effect at the start of the next tick.
 func (e *Engine) SetPrompts(p []loader.Prompt) {

@@ -335,3 +335,39 @@ func TestFailingPrepareOfFirstStageGivesUp(t *testing.T) {
 		t.Fatalf("a first stage whose prepare always fails: %v", err)
 	}
 }
+
+// TestInFlightNamesTheHungStage: while a stage's call never returns, the engine says which
+// plugin, pipeline, call and frame it is stuck in (what `scope run` prints before giving up).
+func TestInFlightNamesTheHungStage(t *testing.T) {
+	path := plugintest.BuildC(t, filepath.Join(t.TempDir(), "hang.so"), []string{filepath.Join(plugintest.Root(t), "loader", "testdata", "testplugin.c")}, "HANG_CALL_AT=2")
+	lib, err := loader.Open(path, loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is closed: a thread stays inside the plugin for the rest of the test binary.
+	cp, err := lib.Pipeline("copy").NewInstance(loader.ModeVideo, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}}, Sink: &collectSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := e.InFlight(); ok {
+		t.Fatalf("before the run: %v in flight", f)
+	}
+	go e.Run(context.Background())
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if f, ok := e.InFlight(); ok && f.Op == loader.OpCall && f.Frame == 2 {
+			if f.File != path || f.Pipeline != "copy" {
+				t.Fatalf("in flight: %+v, want copy in %s", f, path)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hung call on frame 2 never showed as in flight")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

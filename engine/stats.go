@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 )
@@ -23,7 +24,7 @@ type StageStats struct {
 	Calls  int
 	Errors int
 	Mean   time.Duration // mean time per call
-	P99    time.Duration // 99th percentile, to the histogram's 10 us resolution
+	P99    time.Duration // 99th percentile, within 1.6% (log-spaced histogram), never above the slowest call
 }
 
 // FPS is the achieved output rate.
@@ -55,24 +56,52 @@ func (s Stats) Summary() string {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// histogram records durations in 10 us buckets up to 1 s (and one overflow bucket), so
-// recording allocates nothing and p99 is exact to the bucket width.
+// histogram records call durations in log-spaced buckets: exact below 128 ns, then 64
+// buckets per power of two (each at most 1/64 of its value wide) up to the largest
+// time.Duration, so recording allocates nothing, no call is too slow to count, and a quantile
+// is within 1.6% of the true value. The slowest call is kept exactly, and no quantile is
+// reported above it.
 type histogram struct {
-	buckets [100001]uint32
+	buckets [histBuckets]uint32
 	n       int
 	sum     time.Duration
+	max     time.Duration
 }
 
-const bucketWidth = 10 * time.Microsecond
+const (
+	histLinear  = 128                              // values below this many ns have a bucket each
+	histSubBits = 6                                // 64 buckets per power of two above
+	histBuckets = histLinear + (63-7)<<histSubBits // powers 2^7 .. 2^62: a Duration is below 2^63
+)
+
+// histIndex is the bucket of a duration of v ns.
+func histIndex(v uint64) int {
+	if v < histLinear {
+		return int(v)
+	}
+	k := bits.Len64(v) - 1 // v in [2^k, 2^(k+1)), k >= 7
+	sub := (v >> (k - histSubBits)) & (1<<histSubBits - 1)
+	return histLinear + (k-7)<<histSubBits + int(sub)
+}
+
+// histUpper is the exclusive upper edge, in ns, of bucket i.
+func histUpper(i int) uint64 {
+	if i < histLinear {
+		return uint64(i) + 1
+	}
+	k := (i-histLinear)>>histSubBits + 7
+	sub := uint64((i - histLinear) & (1<<histSubBits - 1))
+	return (1<<histSubBits + sub + 1) << (k - histSubBits)
+}
 
 func (h *histogram) add(d time.Duration) {
-	i := int(d / bucketWidth)
-	if i >= len(h.buckets) {
-		i = len(h.buckets) - 1
+	if d < 0 {
+		d = 0
 	}
-	h.buckets[i]++
+	h.buckets[histIndex(uint64(d))]++
 	h.n++
 	h.sum += d
+	h.max = max(h.max, d)
 }
 
 func (h *histogram) mean() time.Duration {
@@ -82,21 +111,23 @@ func (h *histogram) mean() time.Duration {
 	return h.sum / time.Duration(h.n)
 }
 
-// quantile returns the upper edge of the bucket holding the q-quantile.
+// quantile returns the largest duration of the bucket holding the q-quantile, or the slowest
+// call if that is lower.
 func (h *histogram) quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
 	rank := int(q*float64(h.n) + 0.5)
-	if rank < 1 {
-		rank = 1
-	}
+	rank = min(max(rank, 1), h.n)
 	seen := 0
 	for i, c := range h.buckets {
 		seen += int(c)
 		if seen >= rank {
-			return time.Duration(i+1) * bucketWidth
+			if u := histUpper(i) - 1; u <= uint64(h.max) {
+				return time.Duration(u)
+			}
+			break
 		}
 	}
-	return time.Duration(len(h.buckets)) * bucketWidth
+	return h.max
 }

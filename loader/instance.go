@@ -111,6 +111,7 @@ type Instance struct {
 	lastText []string
 
 	calls    uint64
+	flight   flight // the plugin function in progress, for watchdogs and crash lines
 	prepared bool
 	changed  bool
 	closed   bool
@@ -180,15 +181,20 @@ func (p *Pipeline) NewInstanceOn(mode Mode, values Values, cudaDevice int) (*Ins
 		Params:     uintptr(unsafe.Pointer(&in.params)),
 		CUDADevice: int32(cudaDevice),
 	}
+	in.flight.slot.claim(lib.path, p.ID)
 	unlock := p.lock()
+	in.enter(opCreate, 0)
 	st, _, _ := puregoCall(p.desc.Create, uintptr(unsafe.Pointer(&lib.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&in.ptr)), in.eb.Ptr())
+	in.leave()
 	unlock()
 	runtime.KeepAlive(in)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
+		in.flight.slot.release()
 		lib.release()
 		return nil, in.fail("create", s)
 	}
 	if in.ptr == 0 {
+		in.flight.slot.release()
 		lib.release()
 		return nil, &PluginError{Pipeline: p.ID, File: lib.path, Op: "create", Status: abi.Error, Message: "create returned SCOPE_OK but no instance"}
 	}
@@ -304,10 +310,12 @@ func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (Requirement
 	}
 	in.req = abi.Requirements{StructSize: uint32(unsafe.Sizeof(in.req))}
 	unlock := in.p.lock()
+	in.enter(opPrepare, in.calls)
 	st, _, _ := puregoCall(in.p.desc.Prepare, in.ptr, uintptr(unsafe.Pointer(&in.prep)), uintptr(unsafe.Pointer(&in.req)), in.eb.Ptr())
+	in.leave()
 	unlock()
 	runtime.KeepAlive(in)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return Requirements{}, in.fail("prepare", s)
 	}
 	return in.resolve(inputs)
@@ -514,7 +522,9 @@ func (in *Instance) Call(a *CallArgs) error {
 		c.Audio = uintptr(unsafe.Pointer(&in.audio))
 	}
 	unlock := in.p.lock()
+	in.enter(opCall, in.calls)
 	st, _, _ := purego.SyscallN(in.p.desc.CallFn, in.ptr, uintptr(unsafe.Pointer(c)), in.eb.Ptr())
+	in.leave()
 	unlock()
 	runtime.KeepAlive(a)
 	runtime.KeepAlive(in)
@@ -528,7 +538,7 @@ func (in *Instance) Call(a *CallArgs) error {
 			a.Audio.Frames = 0
 		}
 	}
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return in.fail("call", s)
 	}
 	return nil
@@ -560,7 +570,10 @@ func (in *Instance) Close() {
 	}
 	in.closed = true
 	unlock := in.p.lock()
+	in.enter(opDestroy, in.calls)
 	puregoCall(in.p.desc.Destroy, in.ptr)
+	in.leave()
 	unlock()
+	in.flight.slot.release()
 	in.p.lib.release()
 }

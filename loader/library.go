@@ -23,6 +23,14 @@
 //
 // One Instance must not be used from two goroutines at once (the ABI's [instance] rule).
 // Instances of pipelines that declare SCOPE_THREADING_SERIAL are serialized by the loader.
+//
+// # Hangs and crashes
+//
+// Each Instance records the plugin function it is inside of (Instance.InFlight: file,
+// pipeline, create/prepare/call/destroy, frame), without allocating, so a watchdog on another
+// goroutine can name a call that never returns. On linux/amd64 the same record is kept as a
+// ready-made line that a signal trampoline prints to stderr when the process dies of a fault
+// in plugin code, before the Go runtime's crash dump (see crashline_linux_amd64.go).
 package loader
 
 import (
@@ -169,6 +177,9 @@ func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Libra
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	lib := &Library{path: path, keepLoaded: opts.KeepLoaded, goRuntime: EmbedsGoRuntime(abs)}
+	// Before any plugin's code is loaded: a Go runtime inside a plugin then puts its own
+	// handlers in front of the trampoline and keeps its recoverable faults to itself.
+	installCrashLines()
 	lib.handle, err = dlopenCopy(abs, opts.CopyDir, beforeDlopen)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
@@ -226,7 +237,7 @@ func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Libra
 	st, _, _ := purego.SyscallN(lib.entry.RegisterPipelines, uintptr(unsafe.Pointer(&hb.host)), uintptr(unsafe.Pointer(&pathC[0])), eb.Ptr())
 	lib.RegisterTime = time.Since(start)
 	runtime.KeepAlive(pathC)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return nil, fmt.Errorf("load %s: register_pipelines failed (%v): %s", path, s, eb.Message("no message"))
 	}
 	lib.registered = true

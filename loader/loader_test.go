@@ -231,3 +231,35 @@ func TestRebuiltLibraryLoadsFresh(t *testing.T) {
 		t.Fatal("first library changed under us")
 	}
 }
+
+// TestPositiveStatusIsSuccess: the ABI says only negative statuses are errors, so a call
+// returning a positive one (success with a note) delivers its output and is no error.
+func TestPositiveStatusIsSuccess(t *testing.T) {
+	lib, err := loader.Open(testPlugin(t, "POSITIVE_STATUS=7"), loader.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	in, err := lib.Pipeline("copy").NewInstance(0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	src := frame.New(frame.Format{Width: 5, Height: 4, Channels: 3, Elem: frame.U8})
+	for i := range src.Data {
+		src.Data[i] = byte(i*13 + 1)
+	}
+	req, err := in.Prepare([]frame.Format{src.Format})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		out := frame.New(req.Output)
+		if err := in.Call(&loader.CallArgs{Inputs: [][]*frame.Frame{{src}}, Output: out}); err != nil {
+			t.Fatalf("call %d returned status 7 (success with a note) and the loader made it an error: %v", i, err)
+		}
+		if !frame.Equal(src, out) {
+			t.Fatalf("call %d: output differs from the input", i)
+		}
+	}
+}

@@ -113,7 +113,7 @@ func openRegistered(e *env) (*rawLib, outcome, bool) {
 		return nil, o, false
 	}
 	e.tr.step("register_pipelines")
-	if st, msg, _ := l.register(); st != abi.OK {
+	if st, msg, _ := l.register(); st.Failed() {
 		l.close()
 		return nil, fail("register_pipelines failed (%v): %s", st, msg), false
 	}
@@ -166,7 +166,7 @@ func checkRegister(e *env) outcome {
 	defer l.close()
 	e.tr.step("register_pipelines")
 	st, msg, d := l.register()
-	if st != abi.OK {
+	if st.Failed() {
 		return fail("register_pipelines failed (%v): %s", st, msg)
 	}
 	e.tr.step("pipeline_count and get_pipeline")
@@ -196,7 +196,7 @@ func checkRegisterTwice(e *env) outcome {
 	defer l.close()
 	first := ids(l)
 	e.tr.step("register_pipelines again, without unregister_pipelines")
-	if st, msg, _ := l.register(); st != abi.OK {
+	if st, msg, _ := l.register(); st.Failed() {
 		l.unregister()
 		return fail("a second register_pipelines without unregister_pipelines failed (%v): %s (registration must be reference-counted: the second call succeeds and changes nothing)", st, msg)
 	}
@@ -216,7 +216,7 @@ func checkRegisterTwice(e *env) outcome {
 		l.unregister()
 	}
 	e.tr.step("register_pipelines after unregistering everything")
-	if st, msg, _ := l.register(); st != abi.OK {
+	if st, msg, _ := l.register(); st.Failed() {
 		return fail("register_pipelines after unregistering everything failed (%v): %s", st, msg)
 	}
 	again := ids(l)

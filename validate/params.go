@@ -245,7 +245,7 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 	var inst uintptr
 	e.tr.step("create with the declared defaults")
 	st, _, _ := purego.SyscallN(d.Create, uintptr(unsafe.Pointer(&l.host.host)), uintptr(unsafe.Pointer(&args)), uintptr(unsafe.Pointer(&inst)), eb.Ptr())
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		return "create", fmt.Errorf("create failed (%v): %s", s, eb.Message("(no message)"))
 	}
 	if inst == 0 {
@@ -275,7 +275,7 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 	req := abi.Requirements{StructSize: uint32(unsafe.Sizeof(abi.Requirements{}))}
 	e.tr.step("prepare (%dx%d rgb u8) with the declared defaults", w, h)
 	st, _, _ = purego.SyscallN(d.Prepare, inst, uintptr(unsafe.Pointer(&prep)), uintptr(unsafe.Pointer(&req)), eb.Ptr())
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		destroy()
 		return "create, prepare and destroy", fmt.Errorf("prepare failed (%v): %s", s, eb.Message("(no message)"))
 	}
@@ -358,7 +358,7 @@ func rawExercise(e *env, l *rawLib, ptr uintptr) (string, error) {
 	runtime.KeepAlive(frames)
 	runtime.KeepAlive(ptrs)
 	runtime.KeepAlive(keep)
-	if s := abi.Status(int32(st)); s != abi.OK {
+	if s := abi.Status(int32(st)); s.Failed() {
 		destroy()
 		return "create, prepare, call and destroy", fmt.Errorf("call failed (%v): %s", s, eb.Message("(no message)"))
 	}

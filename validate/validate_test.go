@@ -110,6 +110,7 @@ func TestBrokenPlugins(t *testing.T) {
 	}{
 		{define: "GOOD"},
 		{define: "F32_OUT"},
+		{define: "POSITIVE_STATUS"}, // success with a note: only negative statuses are errors
 		{define: "CRASH_CALL", fails: map[string]string{"wrong-order": "crashed with SIGSEGV in call before any prepare"}},
 		{define: "HANG_PREPARE", fails: map[string]string{"param-fuzz": "hung for 5s in prepare (33x17 rgb u8; strength=10"},
 			tweak: func(o *validate.Options) { o.Timeout = 5 * time.Second }},

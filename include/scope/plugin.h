@@ -65,8 +65,9 @@
  * ERRORS
  *   Fallible functions return a scope_status and may write a one-line, human-readable message
  *   into the host's `scope_error` buffer (scope_error_set does it safely). The host shows it,
- *   prefixed with the plugin and pipeline name. An error from call() drops that frame; the host
- *   goes on with the next one. C++ exceptions, Rust panics and Go panics must never cross this
+ *   prefixed with the plugin and pipeline name. Only negative statuses are errors; zero and
+ *   positive ones are success (see scope_status). An error from call() drops that frame; the
+ *   host goes on with the next one. C++ exceptions, Rust panics and Go panics must never cross this
  *   boundary: catch them and return SCOPE_ERROR.
  *
  * The header compiles warning-free as C99 and as C++ (-Wall -Wextra -pedantic). The
@@ -107,7 +108,11 @@ extern "C" {
 #define SCOPE_EXPORT
 #endif
 
-/** Result of every fallible function. Negative values are errors. */
+/** Result of every fallible function. The rule, applied by the host and `scope plugin validate`
+ *  alike: a negative value is an error (the host shows the message and, for call(), drops the
+ *  frame); SCOPE_OK (0) is success; a positive value is also success: the host uses the
+ *  outputs exactly as for SCOPE_OK and counts no error. Positive values are free for a
+ *  plugin's own "succeeded, with a note" codes; the host ignores any message written with one. */
 typedef int32_t scope_status;
 
 enum {

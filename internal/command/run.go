@@ -48,6 +48,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "max-frame-size", Usage: "refuse input frames larger than `WxH` (default 16384x16384)"},
 			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
+			stopGraceFlag(),
 		}, append(sessionFlags(), watchFlag())...),
 		Action: a.run,
 	}
@@ -300,6 +301,9 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if frames < 0 {
 		return usagef("--frames must be >= 0")
 	}
+	if g := cmd.Duration("stop-grace"); g <= 0 {
+		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
+	}
 	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
 		frames = 1
 	}
@@ -351,9 +355,12 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err := sess.start(eng, cancelRun); err != nil {
 		return err
 	}
+	// A stop that a plugin stuck in a call ignores still ends the process.
+	endWatch := a.watchStop(ctx, cmd.Duration("stop-grace"), eng)
 	reload := a.startReload(ctx, cmd, eng, sess.host) // `scope plugin reload` and --watch
 	defer reload.Close()
 	stats, runErr := eng.Run(ctx)
+	endWatch() // finishing the output is not cut short
 	sessErr := sess.finish()
 	skipped := media.Skipped(input)
 	closeErr := s.close()

@@ -1,8 +1,38 @@
 /* A configurable test plugin for the loader's tests. Built once per case with -D flags that
  * break exactly one thing, so every rejection the loader makes is exercised on real C. */
+#if defined(HANG_CALL_AT) || defined(RECOVER_SEGV)
+#define _XOPEN_SOURCE 700 /* pause(), sigaction with SA_ONSTACK, sigsetjmp */
+#include <setjmp.h>
+#include <signal.h>
+#include <unistd.h>
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <scope/plugin.h>
+
+#if defined(RECOVER_SEGV)
+/* A plugin with a runtime of its own that handles its faults (as a Go runtime inside a plugin
+ * does): a handler installed when the library loads recovers from the faults of its recovery
+ * window and forwards every other one to the handler it replaced. */
+static struct sigaction previous;
+static sigjmp_buf recovery;
+static volatile sig_atomic_t recovering;
+
+static void on_segv(int sig, siginfo_t *info, void *ctx)
+{
+    if (recovering) siglongjmp(recovery, 1);
+    if (previous.sa_flags & SA_SIGINFO) previous.sa_sigaction(sig, info, ctx);
+}
+
+__attribute__((constructor)) static void install_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigaction(SIGSEGV, &sa, &previous);
+}
+#endif
 
 typedef struct {
     int prepared;
@@ -38,6 +68,32 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
     uint32_t y;
     if (!s->prepared) return scope_error_set(err, SCOPE_ERROR_BAD_STATE, "call before prepare");
     s->calls++;
+#if defined(SEGV_CALL_AT)
+    /* A plugin bug: a store through a null pointer the compiler cannot see is null. */
+    if (call->call_index == SEGV_CALL_AT) {
+        static int *volatile nowhere = NULL;
+        *nowhere = 1;
+    }
+#endif
+#if defined(RECOVER_SEGV)
+    /* A fault the plugin's own handler recovers from: the call succeeds. */
+    recovering = 1;
+    if (sigsetjmp(recovery, 1) == 0) {
+        static int *volatile nowhere = NULL;
+        *nowhere = 1;
+    }
+    recovering = 0;
+#endif
+#if defined(HANG_CALL_AT)
+    /* A plugin that never returns (a deadlock, an endless loop). It first creates the file
+     * $SCOPE_TEST_HANG_MARKER, if set, so a test knows the call has started. */
+    if (call->call_index == HANG_CALL_AT) {
+        const char *marker = getenv("SCOPE_TEST_HANG_MARKER");
+        FILE *f = marker ? fopen(marker, "w") : NULL;
+        if (f) fclose(f);
+        for (;;) pause();
+    }
+#endif
     if (scope_params_bool(call->params, "fail", 0))
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "refusing frame %llu on purpose", (unsigned long long)call->call_index);
     if (call->input_port_count == 0 || !call->output) return SCOPE_OK;
@@ -45,7 +101,12 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
         const scope_frame *in = call->inputs[0].frames[0];
         memcpy(scope_frame_row(call->output, y), scope_frame_row(in, y), (size_t)in->width * in->channels);
     }
+#if defined(POSITIVE_STATUS)
+    /* Success with a note: positive statuses are not errors (see scope_status). */
+    return scope_error_set(err, POSITIVE_STATUS, "frame %llu copied, with a note", (unsigned long long)call->call_index);
+#else
     return SCOPE_OK;
+#endif
 }
 
 /* noop: prepare and call do nothing (the benchmark's round trip). */
