@@ -34,7 +34,7 @@ func (a *app) runCommand() *cli.Command {
 			"  $ scope run frame-blend --input clip.mp4 --output blended.mp4 --param blend=decay\n" +
 			"  $ scope run color-generator --preview --fps 30     # a window with live controls\n" +
 			"  $ scope run tone --frames 90 --audio tone.wav     # audio-producing pipelines\n\n" +
-			"Every run is a session: 'scope sessions' lists them, 'scope preview [ID]' opens a window on one.",
+			"Every run is a session: 'scope sessions' lists them, 'scope preview [ID]' opens a window on one.\n\n" + graphHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
@@ -46,7 +46,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
-		}, append(sessionFlags(), watchFlag())...),
+		}, append(append(sessionFlags(), watchFlag()), graphFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -292,6 +292,9 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 
 // run is `scope run`.
 func (a *app) run(ctx context.Context, cmd *cli.Command) error {
+	if wantsGraph(cmd) {
+		return a.runGraph(ctx, cmd)
+	}
 	cat := a.openCatalog(cmd)
 	defer cat.Close()
 	s, err := a.startSession(cmd, cat)
@@ -311,7 +314,8 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if frames < 0 {
 		return usagef("--frames must be >= 0")
 	}
-	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
+	// A text-mode chain writing one image makes one frame; otherwise it runs until stopped.
+	if frames == 0 && s.source == nil && isStill(output) && !cmd.Bool("preview") {
 		frames = 1
 	}
 
@@ -335,6 +339,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		Source:  s.source,
 		Frames:  frames,
 		FPS:     cmd.Float("fps"),
+		Live:    cmd.Bool("preview") || cmd.Float("fps") > 0,
 		Prompts: prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,
