@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scopenative/scope/abi"
@@ -125,8 +126,9 @@ type Engine struct {
 	transfers Transfers // frames moved across PCIe (Run's goroutine only)
 	parity    int       // which parityBufs of each stage this tick uses (device runs)
 
-	errMu sync.Mutex // serialises OnError
-	flow  flow       // queues and the workers' wake-ups (graph runs)
+	errMu  sync.Mutex   // serialises OnError
+	failed atomic.Int64 // failed calls so far (graph runs)
+	flow   flow         // queues and the workers' wake-ups (graph runs)
 }
 
 // stage is one pipeline node with its windows and buffers.
@@ -470,4 +472,3 @@ func (e *Engine) report(i int, err error) {
 		e.cfg.OnError(i, err)
 	}
 }
-

@@ -322,10 +322,12 @@ func (r *runner) finish(n *node) {
 	r.e.flow.cond.Broadcast()
 }
 
-// rootDone reports whether root n has emitted all the frames a headless run with a frame
-// limit needs (a frame a node drops on an error is not replaced).
-func (r *runner) rootDone(n *node) bool {
-	return !r.e.cfg.Live && r.e.cfg.Frames > 0 && n.emitted >= uint64(r.e.cfg.Frames)
+// rootHeld reports whether root n has emitted all the frames a headless run with a frame
+// limit needs so far: the limit, plus one for every frame a failed call dropped (as a chain
+// retries a failed tick). A held root waits: for a failure (it emits one more) or for the
+// sinks to be full (the run ends), so the run reads no frame it does not use.
+func (r *runner) rootHeld(n *node) bool {
+	return !r.e.cfg.Live && r.e.cfg.Frames > 0 && n.emitted >= uint64(r.e.cfg.Frames)+uint64(r.e.failed.Load())
 }
 
 // roomOut reports whether every output queue can take a frame (live queues always can).
@@ -385,12 +387,7 @@ func (r *runner) emit(n *node, b *buf) {
 func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 	f := &r.e.flow
 	f.mu.Lock()
-	if r.rootDone(n) {
-		r.finish(n)
-		f.mu.Unlock()
-		return false, nil
-	}
-	if !r.await(wait, func() bool { return r.roomOut(n) }) {
+	if !r.await(wait, func() bool { return r.roomOut(n) && !r.rootHeld(n) }) {
 		f.mu.Unlock()
 		return false, nil
 	}
@@ -480,12 +477,7 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 	f := &e.flow
 	f.mu.Lock()
 	if len(n.in) == 0 {
-		if r.rootDone(n) {
-			r.finish(n)
-			f.mu.Unlock()
-			return false, nil
-		}
-		if !r.await(wait, func() bool { return r.roomOut(n) }) {
+		if !r.await(wait, func() bool { return r.roomOut(n) && !r.rootHeld(n) }) {
 			f.mu.Unlock()
 			return false, nil
 		}
@@ -563,6 +555,11 @@ func (r *runner) call(n *node, fresh []*buf) error {
 				b.release()
 			}
 		}
+		f := &e.flow
+		f.mu.Lock()
+		e.failed.Add(1) // a held root may emit one more frame
+		f.cond.Broadcast()
+		f.mu.Unlock()
 		e.mu.Lock()
 		st.errors++
 		st.failing++

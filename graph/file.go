@@ -19,12 +19,12 @@ type file struct {
 		Input string `toml:"input"`
 	} `toml:"source"`
 	Node []struct {
-		Name       string            `toml:"name"`
-		Pipeline   string            `toml:"pipeline"`
-		Mode       string            `toml:"mode"`
-		Inputs     []string          `toml:"inputs"`
-		Params     map[string]any    `toml:"params"`
-		LoadParams map[string]any    `toml:"load_params"`
+		Name       string         `toml:"name"`
+		Pipeline   string         `toml:"pipeline"`
+		Mode       string         `toml:"mode"`
+		Inputs     []string       `toml:"inputs"`
+		Params     map[string]any `toml:"params"`
+		LoadParams map[string]any `toml:"load_params"`
 	} `toml:"node"`
 	Sink []struct {
 		Name   string `toml:"name"`
@@ -231,7 +231,7 @@ func (g *Graph) Dot(ports func(node string) []string) string {
 	}
 	for _, e := range g.Edges {
 		attr := ""
-		if ps := ports(e.To); len(ps) > 1 && e.Port < len(ps) {
+		if ps := ports(e.To); len(ps) > 1 && e.Port >= 0 && e.Port < len(ps) {
 			attr = fmt.Sprintf(" [label=%s]", strconv.Quote(ps[e.Port]))
 		}
 		fmt.Fprintf(&b, "  %s -> %s%s;\n", strconv.Quote(e.From), strconv.Quote(e.To), attr)

@@ -364,6 +364,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	defer reload.Close()
 	stats, runErr := eng.Run(ctx)
 	sessErr := sess.finish()
+	sinks, sinkNames := run.sinks, run.sinkNames
 	closeErr := run.close()
 	if runErr != nil {
 		return runErr
@@ -377,8 +378,8 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if !cmd.Bool("quiet") {
 		fmt.Fprintln(a.io.Out, stats.Summary())
 		for _, sk := range stats.Sinks {
-			for i, l := range run.sinks {
-				if l.opened && run.sinkNames[i] == sk.Name && l.spec != "null" {
+			for i, l := range sinks {
+				if l.opened && sinkNames[i] == sk.Name && l.spec != "null" {
 					fmt.Fprintf(a.io.Out, "sink %s: wrote %d frames to %s\n", sk.Name, sk.Frames, l.spec)
 				}
 			}
