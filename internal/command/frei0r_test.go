@@ -530,7 +530,7 @@ func TestFrei0rEveryFilter(t *testing.T) {
 	t.Logf("frei0r pipelines, 3 frames each:\n%s", table.String())
 	for i, c := range counts {
 		runnable := len(ids) - c["skip"]
-		t.Logf("%dx%d: %d pass, %d fail, %d crash, %d timeout, %d skipped (mixers) of %d frei0r pipelines",
+		t.Logf("%dx%d: %d pass, %d fail, %d crash, %d timeout, %d skipped of %d frei0r pipelines",
 			sizes[i][0], sizes[i][1], c["pass"], c["fail"], c["crash"], c["timeout"], c["skip"], len(ids))
 		if runnable > 0 && c["pass"]*10 < runnable*9 {
 			t.Errorf("%dx%d: only %d of %d runnable frei0r pipelines pass (want >= 90%%)", sizes[i][0], sizes[i][1], c["pass"], runnable)
