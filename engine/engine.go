@@ -280,8 +280,10 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 	if i < 0 || i >= len(e.stages) {
 		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
 	}
+	e.mu.Lock() // the stage's worker swaps instances and sets values under mu
 	p := e.stages[i].inst.Pipeline()
 	cur := e.stages[i].inst.Values()
+	e.mu.Unlock()
 	for j, q := range p.Params {
 		if err := q.Check(values[j]); err != nil {
 			return fmt.Errorf("%s: %w", p.ID, err)
@@ -312,7 +314,10 @@ func (e *Engine) Swap(i int, in *loader.Instance) error {
 		return fmt.Errorf("swap stage %d: %s produces no video", i, in.Pipeline().ID)
 	}
 	if video {
-		have := len(graph.Ports(e.stages[i].inst.Pipeline(), loader.ModeVideo))
+		e.mu.Lock()
+		cur := e.stages[i].inst.Pipeline()
+		e.mu.Unlock()
+		have := len(graph.Ports(cur, loader.ModeVideo))
 		if got := len(graph.Ports(in.Pipeline(), loader.ModeVideo)); got != have {
 			return fmt.Errorf("swap stage %d: the new %s instance has %d input ports, the node is wired for %d", i, in.Pipeline().ID, got, have)
 		}

@@ -286,3 +286,54 @@ func meanDur(ds []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// slowSource delays every Read: a source slower than the others.
+type slowSource struct {
+	patternSource
+	delay time.Duration
+}
+
+func (s *slowSource) Read(ctx context.Context, dst *frame.Frame) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(s.delay):
+	}
+	return s.patternSource.Read(ctx, dst)
+}
+
+// TestLiveMixerHoldsTheSlowInput: in a live run, port a (fast) drives the mixer and port b
+// (a source 8x slower) contributes its newest frame to every call: the mixer runs at the
+// fast rate, not the slow one, and never waits for b once b has a frame.
+func TestLiveMixerHoldsTheSlowInput(t *testing.T) {
+	f := frame.Format{Width: 16, Height: 8, Channels: 3, Elem: frame.U8}
+	cf := instance(t, open(t, "crossfade"), "crossfade", loader.ModeVideo, "mix=1")
+	slow := &slowSource{patternSource: patternSource{format: f, seed: 9}, delay: 80 * time.Millisecond}
+	out := &collectSink{}
+	e, err := engine.New(engine.Config{Live: true, FPS: 100, Graph: &engine.Graph{
+		Nodes: []engine.Node{{Name: "fast", Source: &patternSource{format: f, seed: 1}}, {Name: "slow", Source: slow}, {Name: "mix", Instance: cf}, sinkNode("out", out)},
+		Edges: []graph.Edge{edge("fast", "mix", 0), edge("slow", "mix", 1), edge("mix", "out", 0)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer cancel()
+	stats, err := e.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow.i < 2 || stats.Stages[0].Calls < 3*slow.i {
+		t.Fatalf("the mixer made %d calls while the slow source gave %d frames; want the fast rate", stats.Stages[0].Calls, slow.i)
+	}
+	// mix=1 outputs port b: consecutive outputs repeat the held slow frame.
+	repeats := 0
+	for i := 1; i < len(out.frames); i++ {
+		if bytes.Equal(out.frames[i].Data, out.frames[i-1].Data) {
+			repeats++
+		}
+	}
+	if repeats < len(out.frames)/2 {
+		t.Errorf("%d of %d outputs repeat the previous one; the slow input should be held", repeats, len(out.frames))
+	}
+}

@@ -348,3 +348,20 @@ func TestHeadlessTextModeRunsUntilStopped(t *testing.T) {
 		t.Errorf("still image: %q", out)
 	}
 }
+
+// TestBenchSerialAndGraph: scope bench measures a chain both ways and says which.
+func TestBenchSerialAndGraph(t *testing.T) {
+	lib := plugins(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"bench", "invert,invert", "--size", "64x36", "--frames", "20", "--warmup", "2", "--serial"}, "20 frames, serial,"},
+		{[]string{"bench", "invert,invert", "--size", "64x36", "--frames", "20", "--warmup", "2"}, "20 frames, one worker per pipeline,"},
+	} {
+		out := mustRun(t, lib, c.args...)
+		if !strings.Contains(out, c.want) || !regexp.MustCompile(`whole chain \(\+source copy\)\s+[0-9.]+ ms/frame\s+[0-9.]+ fps`).MatchString(out) {
+			t.Errorf("%v: %q; want %q and the fps line", c.args, out, c.want)
+		}
+	}
+}
