@@ -71,7 +71,7 @@ type queue struct {
 
 // push appends b. A full queue (live runs only reach it) drops its oldest frame and returns
 // it for the caller to release.
-func (q *queue) push(b *buf, live bool) (old *buf) {
+func (q *queue) push(b *buf) (old *buf) {
 	if q.n == len(q.ring) {
 		old = q.pop()
 		q.dropped++

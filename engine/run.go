@@ -271,9 +271,6 @@ func (r *runner) serial() {
 	}
 }
 
-// errStepIdle is returned inside step when a non-waiting step found nothing to do.
-var errStepIdle = errors.New("idle")
-
 // step does one unit of work of node n: read one frame (source), one call (pipeline) or one
 // write (sink). With wait it blocks until it can; without, it returns false when it cannot go
 // on yet. It returns false with wait when the node is done or the run halts.
@@ -375,7 +372,7 @@ func (r *runner) emit(n *node, b *buf) {
 			continue
 		}
 		b.retain()
-		if old := q.push(b, r.e.cfg.Live); old != nil {
+		if old := q.push(b); old != nil {
 			old.release()
 		}
 	}
