@@ -51,7 +51,10 @@ type port struct {
 }
 
 // flow is the state the workers share: every queue is guarded by mu, and every change that
-// could let a waiting worker go on broadcasts cond.
+// could let a waiting worker go on broadcasts cond. A step holds mu while it takes its input
+// frames and while it pushes its output, never during a call, so a graph edit applied under
+// mu (adding or removing a queue or a node, docs/graphs.md "Edits") lands between two frames
+// of every node.
 type flow struct {
 	mu   sync.Mutex
 	cond *sync.Cond
@@ -84,17 +87,6 @@ func (e *Engine) build(g *Graph) error {
 		}
 		model.Nodes = append(model.Nodes, mn)
 	}
-	if err := graph.Check(model, func(id string) (*loader.Pipeline, error) {
-		for _, p := range pipes {
-			if p.ID == id {
-				return p, nil
-			}
-		}
-		return nil, fmt.Errorf("no pipeline %s", id)
-	}); err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	order, _ := graph.Order(model)
 	byName := map[string]*node{}
 	var all []*node
 	firstSink := true
@@ -118,6 +110,16 @@ func (e *Engine) build(g *Graph) error {
 		byName[n.Name] = nd
 		all = append(all, nd)
 	}
+	if err := graph.Check(model, func(id string) (*loader.Pipeline, error) {
+		for _, p := range pipes {
+			if p.ID == id {
+				return p, nil
+			}
+		}
+		return nil, fmt.Errorf("no pipeline %s", id)
+	}); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	depth := e.cfg.QueueDepth
 	if depth <= 0 {
 		depth = 2
@@ -127,6 +129,7 @@ func (e *Engine) build(g *Graph) error {
 		byName[ed.From].out = append(byName[ed.From].out, q)
 		byName[ed.To].in[ed.Port] = q
 	}
+	order, _ := graph.Order(model)
 	for _, i := range order {
 		e.nodes = append(e.nodes, all[i])
 	}

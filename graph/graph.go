@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -224,6 +225,9 @@ func Check(g *Graph, resolve Resolver) error {
 		}
 		if !p.ProducesVideo {
 			probs = append(probs, problem("node %s: %s produces no video; audio-only pipelines cannot be graph nodes yet", n.Name, p.ID))
+		}
+		if p.Memory != 0 && p.Memory&abi.MemoryHost == 0 {
+			probs = append(probs, problem("node %s: the formats of its edges cannot meet: %s takes CUDA memory only and graph edges carry host frames; run it in a chain (scope run %s ...)", n.Name, p.ID, p.ID))
 		}
 		pipes[n.Name] = p
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
 )
@@ -15,6 +16,7 @@ var fakes = map[string]*loader.Pipeline{
 	"invert":    {ID: "invert", ProducesVideo: true, Modes: []loader.ModeInfo{{Mode: loader.ModeVideo, Default: true, InputSize: 1}}},
 	"crossfade": {ID: "crossfade", ProducesVideo: true, InputPorts: []string{"a", "b"}, Modes: []loader.ModeInfo{{Mode: loader.ModeVideo, Default: true, InputSize: 1}}},
 	"gen":       {ID: "gen", ProducesVideo: true, Modes: []loader.ModeInfo{{Mode: loader.ModeText, Default: true}}},
+	"cuda":      {ID: "cuda", ProducesVideo: true, Memory: abi.MemoryCUDA, Modes: []loader.ModeInfo{{Mode: loader.ModeVideo, Default: true, InputSize: 1}}},
 }
 
 func resolve(id string) (*loader.Pipeline, error) {
@@ -104,6 +106,7 @@ func TestCheckProblems(t *testing.T) {
 		{"dangling output", graph.Graph{Nodes: []graph.Node{src, pipe("i", "invert"), out}, Edges: []graph.Edge{{From: "s", To: "i"}, {From: "s", To: "out"}}}, "pipeline i: its output goes nowhere"},
 		{"sink without input", graph.Graph{Nodes: []graph.Node{pipe("g", "gen"), out, {Name: "o2", Kind: graph.Sink, Spec: "x.png"}}, Edges: []graph.Edge{{From: "g", To: "out"}}}, "sink o2 has no input"},
 		{"duplicate name", graph.Graph{Nodes: []graph.Node{pipe("g", "gen"), {Name: "g", Kind: graph.Sink, Spec: "null"}}, Edges: []graph.Edge{{From: "g", To: "g"}}}, `two nodes are called "g"`},
+		{"CUDA only", graph.Graph{Nodes: []graph.Node{src, pipe("c", "cuda"), out}, Edges: []graph.Edge{{From: "s", To: "c"}, {From: "c", To: "out"}}}, "node c: the formats of its edges cannot meet: cuda takes CUDA memory only"},
 		{"source as target", graph.Graph{Nodes: []graph.Node{src, pipe("g", "gen"), out}, Edges: []graph.Edge{{From: "g", To: "s"}, {From: "s", To: "out"}, {From: "g", To: "out"}}}, "s is a source and takes no input"},
 	} {
 		err := graph.Check(&c.g, resolve)

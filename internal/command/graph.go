@@ -263,11 +263,6 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if err := spec.applyParams(cmd.StringSlice("load-param"), true); err != nil {
 		return err
 	}
-	for _, p := range spec.pipelines {
-		if p.Memory != 0 && p.Memory&1 == 0 {
-			return usagef("%s needs CUDA memory; graphs run in host memory for now: run it in a chain (scope run %s ...)", p.ID, p.ID)
-		}
-	}
 	for i, p := range spec.pipelines {
 		in, err := p.NewInstance(graph.ModeOf(nodes[i], p), spec.values[i])
 		if err != nil {
