@@ -337,3 +337,29 @@ func TestLiveMixerHoldsTheSlowInput(t *testing.T) {
 		t.Errorf("%d of %d outputs repeat the previous one; the slow input should be held", repeats, len(out.frames))
 	}
 }
+
+// TestMixerEndsWithItsShortestInput: a headless mixer of a 5-frame source and an endless one
+// gives 5 frames and the run ends (the endless source stops once nothing reads it).
+func TestMixerEndsWithItsShortestInput(t *testing.T) {
+	f := frame.Format{Width: 6, Height: 4, Channels: 3, Elem: frame.U8}
+	out := &collectSink{}
+	e, err := engine.New(engine.Config{Graph: &engine.Graph{
+		Nodes: []engine.Node{{Name: "short", Source: &patternSource{format: f, seed: 1, n: 5}}, {Name: "endless", Source: &patternSource{format: f, seed: 2}},
+			{Name: "mix", Instance: instance(t, open(t, "crossfade"), "crossfade", loader.ModeVideo)}, sinkNode("out", out)},
+		Edges: []graph.Edge{edge("endless", "mix", 0), edge("short", "mix", 1), edge("mix", "out", 0)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the run did not end by itself: the endless source kept going")
+	}
+	if len(out.frames) != 5 {
+		t.Errorf("%d frames, want 5", len(out.frames))
+	}
+}

@@ -330,6 +330,17 @@ func (r *runner) rootHeld(n *node) bool {
 	return !r.e.cfg.Live && r.e.cfg.Frames > 0 && n.emitted >= uint64(r.e.cfg.Frames)+uint64(r.e.failed.Load())
 }
 
+// unused reports whether nothing consumes n's output any more (every consumer is done), so
+// n can finish too: an endless source beside a finite one into a mixer stops with it.
+func unused(n *node) bool {
+	for _, q := range n.out {
+		if !q.discard {
+			return false
+		}
+	}
+	return len(n.out) > 0
+}
+
 // roomOut reports whether every output queue can take a frame (live queues always can).
 func (r *runner) roomOut(n *node) bool {
 	if r.e.cfg.Live && r.interval > 0 {
@@ -387,7 +398,12 @@ func (r *runner) emit(n *node, b *buf) {
 func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 	f := &r.e.flow
 	f.mu.Lock()
-	if !r.await(wait, func() bool { return r.roomOut(n) && !r.rootHeld(n) }) {
+	if !r.await(wait, func() bool { return unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
+		f.mu.Unlock()
+		return false, nil
+	}
+	if unused(n) {
+		r.finish(n)
 		f.mu.Unlock()
 		return false, nil
 	}
@@ -477,7 +493,12 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 	f := &e.flow
 	f.mu.Lock()
 	if len(n.in) == 0 {
-		if !r.await(wait, func() bool { return r.roomOut(n) && !r.rootHeld(n) }) {
+		if !r.await(wait, func() bool { return unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
+			f.mu.Unlock()
+			return false, nil
+		}
+		if unused(n) {
+			r.finish(n)
 			f.mu.Unlock()
 			return false, nil
 		}
@@ -489,6 +510,10 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 	}
 	ended := false
 	ready := func() bool {
+		if unused(n) {
+			ended = true
+			return true
+		}
 		if !r.roomOut(n) {
 			return false
 		}
