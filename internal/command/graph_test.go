@@ -365,3 +365,39 @@ func TestBenchSerialAndGraph(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphShowSession: scope graph show ID prints a running session's pipelines in order.
+func TestGraphShowSession(t *testing.T) {
+	lib := plugins(t)
+	env := map[string]string{"SCOPE_PLUGIN_PATH": lib, "SCOPE_HOME": t.TempDir(), "XDG_RUNTIME_DIR": t.TempDir()}
+	ioFor := func(out *bytes.Buffer) command.IO {
+		return command.IO{In: strings.NewReader(""), Out: out, Err: io.Discard, Env: func(k string) string { return env[k] }}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		var out bytes.Buffer
+		done <- command.Main(ctx, []string{"scope", "run", "color-generator,invert", "--fps", "30"}, ioFor(&out))
+	}()
+	defer func() { cancel(); <-done }()
+	id := ""
+	for deadline := time.Now().Add(5 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var out bytes.Buffer
+		command.Main(context.Background(), []string{"scope", "sessions"}, ioFor(&out))
+		if m := regexp.MustCompile(`(?m)^([0-9a-f]{8})\s`).FindStringSubmatch(out.String()); m != nil {
+			id = m[1]
+		}
+	}
+	if id == "" {
+		t.Fatal("the session did not appear in scope sessions")
+	}
+	var out bytes.Buffer
+	if code := command.Main(context.Background(), []string{"scope", "graph", "show", id}, ioFor(&out)); code != 0 {
+		t.Fatalf("graph show %s: exit %d", id, code)
+	}
+	for _, want := range []string{"pipeline color-generator  color-generator\n", "pipeline invert  invert  [0]<-color-generator\n", "sink     output  session  <-invert\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("graph show %s lacks %q:\n%s", id, want, out.String())
+		}
+	}
+}
