@@ -31,6 +31,7 @@ type node struct {
 
 	// Pipeline nodes: per port, the window of input frames and a pool for conversions.
 	ports []port
+	fresh []*buf // per port, the frame taken for the next call (nil: keep the newest)
 	// Roots (sources, text-mode pipelines): pacing.
 	next    time.Time
 	emitted uint64
@@ -102,6 +103,7 @@ func (e *Engine) build(g *Graph) error {
 			e.stages = append(e.stages, st)
 			nd.in = make([]*queue, len(st.inputs))
 			nd.ports = make([]port, len(st.inputs))
+			nd.fresh = make([]*buf, 0, len(st.inputs))
 		}
 		if n.IsSink {
 			nd.in = make([]*queue, 1)
@@ -521,12 +523,14 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 			if q.n > 0 {
 				continue
 			}
-			if q.closed {
+			// Live: a port other than the first may reuse the newest frame it holds, also
+			// after its input ended.
+			hold := e.cfg.Live && i > 0 && n.ports[i].got
+			if q.closed && !hold {
 				ended = true
 				return true
 			}
-			// Live: a port other than the first may reuse the newest frame it holds.
-			if !e.cfg.Live || i == 0 || !n.ports[i].got {
+			if !hold {
 				return false
 			}
 		}
@@ -541,11 +545,7 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 		f.mu.Unlock()
 		return false, nil
 	}
-	var got [3]*buf
-	fresh := got[:0]
-	if len(n.in) > len(got) {
-		fresh = make([]*buf, 0, len(n.in))
-	}
+	fresh := n.fresh[:0]
 	for _, q := range n.in {
 		var b *buf
 		if q.n > 0 {
