@@ -219,13 +219,13 @@ func (g *Graph) Dot(ports func(node string) []string) string {
 		shape, label := "box", n.Name
 		switch n.Kind {
 		case Source:
-			shape, label = "ellipse", n.Name+"\\n"+n.Spec
+			shape, label = "ellipse", n.Name+"\n"+n.Spec
 		case Pipeline:
 			if n.PipelineID != n.Name {
-				label = n.Name + "\\n" + n.PipelineID
+				label = n.Name + "\n" + n.PipelineID
 			}
 		case Sink:
-			shape, label = "note", n.Name+"\\n"+n.Spec
+			shape, label = "note", n.Name+"\n"+n.Spec
 		}
 		fmt.Fprintf(&b, "  %s [shape=%s, label=%s];\n", strconv.Quote(n.Name), shape, strconv.Quote(label))
 	}

@@ -297,8 +297,8 @@ func TestFrei0rSourceAndParams(t *testing.T) {
 	}
 }
 
-// TestFrei0rMixerTwoInputs drives a mixer through the loader with two input ports (scope run
-// feeds one port today, so the CLI cannot).
+// TestFrei0rMixerTwoInputs drives a mixer through the loader with two input ports
+// (TestFrei0rAdditionOfTwoY4M runs one through the CLI).
 func TestFrei0rMixerTwoInputs(t *testing.T) {
 	requireFrei0r(t)
 	lib, err := loader.Open(plugintest.Example(t, t.TempDir(), "frei0r"), loader.Options{})

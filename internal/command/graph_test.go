@@ -307,7 +307,7 @@ from = "fade"`)
 		t.Errorf("check of a good graph: %q", out)
 	}
 	out := mustRun(t, lib, "graph", "show", good, "--dot")
-	for _, want := range []string{`"a" -> "fade" [label="a"]`, `"b" -> "fade" [label="b"]`, `"fade" -> "out"`, "digraph"} {
+	for _, want := range []string{`"a" -> "fade" [label="a"]`, `"b" -> "fade" [label="b"]`, `"fade" -> "out"`, "digraph", `"fade" [shape=box, label="fade\ncrossfade"]`, `"a" [shape=ellipse, label="a\ntestsrc"]`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dot output lacks %q:\n%s", want, out)
 		}
