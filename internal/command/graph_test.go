@@ -401,3 +401,28 @@ func TestGraphShowSession(t *testing.T) {
 		}
 	}
 }
+
+// TestMixFlag: --mix feeds a chain's mixer its second port; without a mixer, or beside
+// --graph, it is a usage error that says why.
+func TestMixFlag(t *testing.T) {
+	lib := plugins(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "m-%d.png")
+	mustRun(t, lib, "run", "invert,crossfade", "-i", "solid:000000:8x4", "--mix", "solid:ffffff:8x4", "-p", "mix=0.5,intensity=1", "--frames", "2", "-o", out, "-q")
+	// invert(black) = white on port a, white on port b: the mix is white.
+	if f := pngFrame(t, filepath.Join(dir, "m-1.png")); f.Data[0] != 255 || f.Width != 8 {
+		t.Errorf("mix of white and white = %d (%dx%d)", f.Data[0], f.Width, f.Height)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "invert", "-i", "testsrc", "--mix", "testsrc"}, "no pipeline of invert takes more than one input"},
+		{[]string{"run", "invert", "--graph", filepath.Join(dir, "x.toml")}, "drop the chain argument"},
+		{[]string{"run", "--graph", filepath.Join(dir, "missing.toml")}, "read graph"},
+	} {
+		if code, _, stderr := scope(t, lib, c.args...); code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+}
