@@ -22,7 +22,7 @@ import (
 func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a chain of pipelines from a source to a sink",
+		Usage:     "run a chain of pipelines from a source to a sink, or a graph (--graph FILE)",
 		ArgsUsage: "PIPELINE[,PIPELINE...]",
 		Description: "The output of each pipeline is the input of the next. The first pipeline may generate frames\n" +
 			"(text mode); the others transform them (video mode). Runtime parameters apply to every pipeline\n" +
