@@ -283,7 +283,9 @@ func (e *Engine) readToDevice(ctx context.Context, st *stage) error {
 	if err := e.upload(st.dwin.slot(), src, bufs); err != nil {
 		return fmt.Errorf("input for %s: %w", st.id, err)
 	}
-	st.dwin.commit()
+	if err := st.dwin.commit(e.cfg.Device); err != nil {
+		return fmt.Errorf("input for %s: %w", st.id, err)
+	}
 	return nil
 }
 
@@ -412,12 +414,16 @@ func (e *Engine) runChain(ts time.Duration) (out *frame.Frame, fence Fence, defe
 					return nil, 0, false, e.fail(i, st, fmt.Errorf("convert %s output for %s on the device: %w", st.id, next.id, err))
 				}
 			}
-			next.dwin.commit()
+			if err := next.dwin.commit(e.cfg.Device); err != nil {
+				return nil, 0, false, e.fail(i, st, fmt.Errorf("%s output for %s: %w", st.id, next.id, err))
+			}
 		case !devOut && next.devIn():
 			if err := e.upload(next.dwin.slot(), hout, bufs); err != nil {
 				return nil, 0, false, e.fail(i, st, fmt.Errorf("%s output for %s: %w", st.id, next.id, err))
 			}
-			next.dwin.commit()
+			if err := next.dwin.commit(e.cfg.Device); err != nil {
+				return nil, 0, false, e.fail(i, st, fmt.Errorf("%s output for %s: %w", st.id, next.id, err))
+			}
 		default: // device output for a host pipeline: it needs the frame now
 			f, err := e.download(next.win.slot(), dout, bufs)
 			if err == nil {
