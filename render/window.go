@@ -528,19 +528,7 @@ func (g *game) refreshOverlay() {
 	g.ovAt = time.Now()
 	st := g.state.Stats
 	lines := []string{fmt.Sprintf("%.1f fps session | %d fps preview | %dx%d", st.FPS, len(g.shown), g.frameW, g.frameH)}
-	for _, s := range g.state.Stages {
-		l := fmt.Sprintf("%s %.2f ms (p95 %.2f) %.0f/s", s.Pipeline.ID, s.MeanMS, s.P95MS, s.FPS)
-		if s.Node != "" && s.Node != s.Pipeline.ID {
-			l = s.Node + ": " + l
-		}
-		if s.Queue > 0 || s.Dropped > 0 {
-			l += fmt.Sprintf(" | q %d, dropped %d", s.Queue, s.Dropped)
-		}
-		lines = append(lines, l)
-	}
-	for _, sk := range st.Sinks {
-		lines = append(lines, fmt.Sprintf("%s latency %.1f ms (p99 %.1f)", sk.Name, sk.LatencyMS, sk.P99MS))
-	}
+	lines = append(lines, nodeStatLines(g.state.Stages, st.Sinks)...)
 	lines = append(lines, fmt.Sprintf("dropped %d | late %d | errors %d | frame %d", st.Dropped, st.Late, st.Errors, g.frameN))
 	if paused {
 		lines = append(lines, "PAUSED (space resumes)")
