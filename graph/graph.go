@@ -27,6 +27,7 @@ const (
 	Sink                 // consumes frames: a media sink, or the session's frame ring
 )
 
+// String is the kind's name as messages use it: source, pipeline or sink.
 func (k Kind) String() string {
 	switch k {
 	case Source:
@@ -135,6 +136,7 @@ type Resolver func(id string) (*loader.Pipeline, error)
 // Problems is every problem Check found, one per line.
 type Problems []error
 
+// Error is every problem, one per line.
 func (p Problems) Error() string {
 	msgs := make([]string, len(p))
 	for i, e := range p {

@@ -386,8 +386,11 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 // publishSink is the session's frame ring as a sink node ("preview" in a graph file).
 type publishSink struct{ s *sessionRun }
 
+// Write publishes f to the session's ring.
 func (p publishSink) Write(f *frame.Frame) error { p.s.onFrame(f); return nil }
-func (p publishSink) Close() error               { return nil }
+
+// Close does nothing: the session closes its ring when the run ends.
+func (p publishSink) Close() error { return nil }
 
 // graphHelp is the part of `scope run`'s description about graphs.
 const graphHelp = "Graphs: --graph FILE runs sources, pipeline nodes (mixers with all their ports) and sinks\n" +
