@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"runtime"
@@ -397,5 +398,48 @@ func TestFanOutNoAllocationsInSteadyState(t *testing.T) {
 	t.Logf("%.2f allocations per frame", perFrame)
 	if perFrame > 4.5 {
 		t.Fatalf("%.1f allocations per frame in steady state (%d for 10 frames, %d for 1010)", perFrame, small, large)
+	}
+}
+
+// failingSource yields n frames of its pattern, then fails.
+type failingSource struct{ patternSource }
+
+func (s *failingSource) Read(ctx context.Context, dst *frame.Frame) error {
+	if s.i >= s.n {
+		return errors.New("disk on fire")
+	}
+	return s.patternSource.Read(ctx, dst)
+}
+
+// TestSourceErrorDrainsTheGraph: a source that fails after 4 frames, beside an endless one
+// feeding a sink of its own. Every frame the failing source gave reaches its sink (nothing
+// read is lost), the endless source stops too, and the run ends with the source's error.
+func TestSourceErrorDrainsTheGraph(t *testing.T) {
+	f := frame.Format{Width: 6, Height: 4, Channels: 3, Elem: frame.U8}
+	for _, serial := range []bool{false, true} {
+		fromBad, fromEndless := &collectSink{}, &collectSink{}
+		e, err := engine.New(engine.Config{Serial: serial, Graph: &engine.Graph{
+			Nodes: []engine.Node{{Name: "bad", Source: &failingSource{patternSource{format: f, seed: 1, n: 4}}},
+				{Name: "endless", Source: &patternSource{format: f, seed: 2}},
+				{Name: "inv", Instance: instance(t, open(t, "invert"), "invert", loader.ModeVideo)},
+				sinkNode("a", fromBad), sinkNode("b", fromEndless)},
+			Edges: []graph.Edge{edge("bad", "inv", 0), edge("inv", "a", 0), edge("endless", "b", 0)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = e.Run(ctx)
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Fatalf("serial=%v: the run did not end after the source failed", serial)
+		}
+		if err == nil || !strings.Contains(err.Error(), "read input bad: disk on fire") {
+			t.Errorf("serial=%v: run error %v, want the source's error", serial, err)
+		}
+		if len(fromBad.frames) != 4 {
+			t.Errorf("serial=%v: %d frames of the failing source reached its sink, want all 4", serial, len(fromBad.frames))
+		}
 	}
 }

@@ -61,6 +61,10 @@ type flow struct {
 	cond *sync.Cond
 	halt bool  // stop every worker (cancelled, every sink done, or a fatal error)
 	err  error // the first fatal error
+	// drain ends every source at its next step while the frames already read still go
+	// through to the sinks: a source failed, and the run ends with its error once they are
+	// written.
+	drain bool
 }
 
 // build turns g into running nodes after checking it with package graph's rules.
@@ -400,11 +404,11 @@ func (r *runner) emit(n *node, b *buf) {
 func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 	f := &r.e.flow
 	f.mu.Lock()
-	if !r.await(wait, func() bool { return unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
+	if !r.await(wait, func() bool { return f.drain || unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
 		f.mu.Unlock()
 		return false, nil
 	}
-	if unused(n) {
+	if f.drain || unused(n) {
 		r.finish(n)
 		f.mu.Unlock()
 		return false, nil
@@ -416,13 +420,20 @@ func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 	b := n.pool.get(n.src.Format())
 	if err := n.src.Read(r.ctx, b.f); err != nil {
 		b.release()
+		// The source ends here, but the frames it already gave still go through the graph
+		// to the sinks (nothing read is lost); a read error becomes the run's error once
+		// they are written, without halting the other nodes first.
 		f.mu.Lock()
 		r.finish(n)
-		f.mu.Unlock()
-		if errors.Is(err, io.EOF) || r.ctx.Err() != nil {
-			return false, nil
+		if !errors.Is(err, io.EOF) && r.ctx.Err() == nil {
+			if f.err == nil {
+				f.err = fmt.Errorf("read input %s: %w", n.name, err)
+			}
+			f.drain = true // the other sources end too
+			f.cond.Broadcast()
 		}
-		return false, fmt.Errorf("read input %s: %w", n.name, err)
+		f.mu.Unlock()
+		return false, nil
 	}
 	b.origin = time.Now()
 	n.emitted++

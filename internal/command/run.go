@@ -395,7 +395,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		return runErr
 	}
 	if stats.Frames == 0 && ctx.Err() == nil {
-		return noFrames(output, cmd.String("input"), input != nil, errCount)
+		return noFrames(output, input != nil, errCount)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("finish %s: %w", output, closeErr)
@@ -423,15 +423,13 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 }
 
 // noFrames says why a run that ended on its own wrote no frame at all.
-func noFrames(output, input string, hasInput bool, failed int) error {
+func noFrames(output string, hasInput bool, failed int) error {
 	why := "the chain produced no frame"
 	switch {
 	case failed > 0:
 		why = fmt.Sprintf("all %d frames failed (see the warnings above)", failed)
-	case hasInput && isStill(input):
-		why = fmt.Sprintf("the input %s is one image, and the chain needs more frames before it outputs one; repeat the image with --frames N", input)
 	case hasInput:
-		why = "the input ended before the chain output a frame (a pipeline that works on several frames needs at least that many)"
+		why = "the input ended before the chain output a frame"
 	}
 	return fmt.Errorf("no frame was written to %s: %s", output, why)
 }
