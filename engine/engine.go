@@ -102,6 +102,8 @@ type Node struct {
 	Sink     media.Sink // nil on a sink node discards
 	// IsSink marks a sink node (Sink may be nil to discard).
 	IsSink bool
+	// Spec is the media spec of a source or sink, for display (Engine.Graph); may be empty.
+	Spec string
 }
 
 // Engine runs a Config. Its methods other than Run may be called from any goroutine; the
@@ -113,8 +115,8 @@ type Engine struct {
 	nodes  []*node  // every node, in execution order (sources first)
 
 	mu        sync.Mutex
-	pending   map[int]loader.Values
-	swaps     map[int]*loader.Instance
+	pending   map[*stage]loader.Values
+	swaps     map[*stage]*loader.Instance
 	paused    bool
 	prompts   []loader.Prompt // the prompts stages use, version promptVer
 	promptVer int
@@ -129,6 +131,11 @@ type Engine struct {
 	errMu  sync.Mutex   // serialises OnError
 	failed atomic.Int64 // failed calls so far (graph runs)
 	flow   flow         // queues and the workers' wake-ups (graph runs)
+
+	// The graph's structure as package graph sees it (graph runs), kept in step with nodes
+	// by the edits (edit.go); guarded by flow.mu.
+	model *graph.Graph
+	pipes map[string]*loader.Pipeline // pipeline node name -> its pipeline
 }
 
 // stage is one pipeline node with its windows and buffers.
@@ -141,6 +148,7 @@ type stage struct {
 	promptVer int
 	audio     *loader.Audio
 
+	node     *node        // its node (graph runs)
 	win      window       // input frames, in the format the pipeline asked for (device runs)
 	inFmt    frame.Format // format arriving from upstream (device runs)
 	req      loader.Requirements
@@ -170,7 +178,7 @@ var ErrConfig = errors.New("invalid chain")
 
 // New checks the chain or graph and prepares its nodes.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}, swaps: map[int]*loader.Instance{}, resume: make(chan struct{}), prompts: cfg.Prompts}
+	e := &Engine{cfg: cfg, pending: map[*stage]loader.Values{}, swaps: map[*stage]*loader.Instance{}, resume: make(chan struct{}), prompts: cfg.Prompts}
 	if cfg.Graph != nil {
 		if len(cfg.Stages) > 0 || cfg.Source != nil || cfg.Sink != nil {
 			return nil, fmt.Errorf("%w: give either a graph or Stages/Source/Sink, not both", ErrConfig)
@@ -274,16 +282,70 @@ func (e *Engine) newStage(in *loader.Instance) (*stage, error) {
 	return st, nil
 }
 
-// SetParams replaces the runtime values of stage i; they take effect at the start of the
-// next tick. Values are checked against the schema now.
+// SetParams replaces the runtime values of stage i; they take effect at the node's next
+// call. Values are checked against the schema now.
 func (e *Engine) SetParams(i int, values loader.Values) error {
-	if i < 0 || i >= len(e.stages) {
-		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
-	}
 	e.mu.Lock() // the stage's worker swaps instances and sets values under mu
-	p := e.stages[i].inst.Pipeline()
-	cur := e.stages[i].inst.Values()
-	e.mu.Unlock()
+	defer e.mu.Unlock()
+	st, err := e.stageLocked(i)
+	if err != nil {
+		return err
+	}
+	return e.setLocked(st, values)
+}
+
+// SetParam sets one runtime parameter of stage i from its text form and returns the value as
+// stored. Reading the current values, parsing, the schema check and the update happen under
+// one lock, so concurrent SetParam calls for different keys of one stage never lose each
+// other's change.
+func (e *Engine) SetParam(i int, key, text string) (loader.Value, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.stageLocked(i)
+	if err != nil {
+		return loader.Value{}, err
+	}
+	p := e.nextInstanceLocked(st).Pipeline()
+	q := p.Param(key)
+	if q == nil {
+		return loader.Value{}, loader.UnknownParamError(p, key)
+	}
+	v, err := q.Parse(text)
+	if err != nil {
+		return loader.Value{}, fmt.Errorf("%s: %w", p.ID, err)
+	}
+	vals := e.valuesLocked(st)
+	vals[q.Index] = v
+	if err := e.setLocked(st, vals); err != nil {
+		return loader.Value{}, err
+	}
+	return v, nil
+}
+
+// stageLocked returns stage i (e.mu held).
+func (e *Engine) stageLocked(i int) (*stage, error) {
+	if i < 0 || i >= len(e.stages) {
+		return nil, fmt.Errorf("no stage %d (the graph has %d pipeline nodes)", i, len(e.stages))
+	}
+	return e.stages[i], nil
+}
+
+// nextInstanceLocked is the instance st runs at its next call: a queued swap's, else its own.
+func (e *Engine) nextInstanceLocked(st *stage) *loader.Instance {
+	if sw, ok := e.swaps[st]; ok {
+		return sw
+	}
+	return st.inst
+}
+
+// setLocked checks values against the schema of st's next instance and queues them (e.mu
+// held): the one path every parameter change takes.
+func (e *Engine) setLocked(st *stage, values loader.Values) error {
+	in := e.nextInstanceLocked(st)
+	p, cur := in.Pipeline(), in.Values()
+	if len(values) != len(p.Params) {
+		return fmt.Errorf("%s: %d values for %d parameters", p.ID, len(values), len(p.Params))
+	}
 	for j, q := range p.Params {
 		if err := q.Check(values[j]); err != nil {
 			return fmt.Errorf("%s: %w", p.ID, err)
@@ -292,9 +354,7 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 			return fmt.Errorf("%s: %s is a load-time parameter; it cannot change while the pipeline runs", p.ID, q.Key)
 		}
 	}
-	e.mu.Lock()
-	e.pending[i] = values.Clone()
-	e.mu.Unlock()
+	e.pending[st] = values.Clone()
 	return nil
 }
 
@@ -303,11 +363,19 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
 func (e *Engine) Swap(i int, in *loader.Instance) error {
-	if i < 0 || i >= len(e.stages) {
-		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
+	e.mu.Lock()
+	st, err := e.stageLocked(i)
+	e.mu.Unlock()
+	if err != nil {
+		return err
 	}
+	return e.swap(st, i, in)
+}
+
+// swap queues in to replace stage st's instance at its next call (see Swap).
+func (e *Engine) swap(st *stage, i int, in *loader.Instance) error {
 	video := in.Mode() == loader.ModeVideo
-	if video != e.stages[i].video {
+	if video != st.video {
 		return fmt.Errorf("swap stage %d: the new %s instance runs in %s mode, the stage in the other", i, in.Pipeline().ID, in.Mode())
 	}
 	if !in.Pipeline().ProducesVideo {
@@ -315,7 +383,7 @@ func (e *Engine) Swap(i int, in *loader.Instance) error {
 	}
 	if video {
 		e.mu.Lock()
-		cur := e.stages[i].inst.Pipeline()
+		cur := st.inst.Pipeline()
 		e.mu.Unlock()
 		have := len(graph.Ports(cur, loader.ModeVideo))
 		if got := len(graph.Ports(in.Pipeline(), loader.ModeVideo)); got != have {
@@ -323,9 +391,9 @@ func (e *Engine) Swap(i int, in *loader.Instance) error {
 		}
 	}
 	e.mu.Lock()
-	old := e.swaps[i]
-	e.swaps[i] = in
-	delete(e.pending, i) // values of the old instance do not apply to the new one
+	old := e.swaps[st]
+	e.swaps[st] = in
+	delete(e.pending, st) // values of the old instance do not apply to the new one
 	e.mu.Unlock()
 	if old != nil {
 		old.Close()
@@ -376,13 +444,21 @@ func (e *Engine) Prompts() []loader.Prompt {
 func (e *Engine) Values(i int) loader.Values {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if v, ok := e.pending[i]; ok {
+	if i < 0 || i >= len(e.stages) {
+		return nil
+	}
+	return e.valuesLocked(e.stages[i])
+}
+
+// valuesLocked is the values st uses on its next call (e.mu held), a copy.
+func (e *Engine) valuesLocked(st *stage) loader.Values {
+	if v, ok := e.pending[st]; ok {
 		return v.Clone()
 	}
-	if in, ok := e.swaps[i]; ok {
+	if in, ok := e.swaps[st]; ok {
 		return in.Values()
 	}
-	return e.stages[i].inst.Values()
+	return st.inst.Values()
 }
 
 // SetPaused pauses or resumes the run. While paused no frame is read, called or written.
@@ -441,18 +517,17 @@ func (e *Engine) waitWhilePaused(ctx context.Context) bool {
 
 // applyPending applies what is queued for every stage (device runs: between two ticks).
 func (e *Engine) applyPending() {
-	for i := range e.stages {
-		e.applyStage(i)
+	for _, st := range e.stages {
+		e.applyStage(st)
 	}
 }
 
-// applyStage applies the swap, parameters and prompts queued for stage i; its worker calls it
+// applyStage applies the swap, parameters and prompts queued for stage st; its worker calls it
 // before each call, so a change reaches one node without stopping the others.
-func (e *Engine) applyStage(i int) {
+func (e *Engine) applyStage(st *stage) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := e.stages[i]
-	if in, ok := e.swaps[i]; ok {
+	if in, ok := e.swaps[st]; ok {
 		old := st.inst
 		st.inst = in
 		st.id = in.Pipeline().ID
@@ -462,7 +537,7 @@ func (e *Engine) applyStage(i int) {
 		if in.Pipeline().ProducesAudio {
 			st.audio = &loader.Audio{}
 		}
-		delete(e.swaps, i)
+		delete(e.swaps, st)
 		old.Close()
 	}
 	if st.promptVer != e.promptVer {
@@ -472,12 +547,29 @@ func (e *Engine) applyStage(i int) {
 			st.prompts = e.prompts
 		}
 	}
-	if v, ok := e.pending[i]; ok {
-		delete(e.pending, i)
+	if v, ok := e.pending[st]; ok {
+		delete(e.pending, st)
 		if err := st.inst.SetParams(v); err != nil {
-			e.report(i, err)
+			e.report(e.indexLocked(st), err)
 		}
 	}
+}
+
+// indexLocked is the stage index of st now (e.mu held); -1 once it was removed.
+func (e *Engine) indexLocked(st *stage) int {
+	for i, s := range e.stages {
+		if s == st {
+			return i
+		}
+	}
+	return -1
+}
+
+// stageIndex is the stage index of st now; -1 once it was removed.
+func (e *Engine) stageIndex(st *stage) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.indexLocked(st)
 }
 
 // report hands a failed prepare or call of stage i to OnError, one call at a time.

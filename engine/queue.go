@@ -63,10 +63,11 @@ type queue struct {
 	ring    []*buf
 	head, n int
 	to      *node
-	closed  bool // the producer is done
-	discard bool // the consumer is done: frames pushed are dropped at once
-	dropped int  // frames dropped on this edge (live runs)
-	maxN    int  // deepest the queue has been
+	from    *node // the producer; nil once an edit took the edge off it
+	closed  bool  // the producer is done
+	discard bool  // the consumer is done: frames pushed are dropped at once
+	dropped int   // frames dropped on this edge (live runs)
+	maxN    int   // deepest the queue has been
 }
 
 // push appends b. A full queue (live runs only reach it) drops its oldest frame and returns

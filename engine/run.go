@@ -19,7 +19,6 @@ type node struct {
 	name   string
 	src    media.Source // source node
 	st     *stage       // pipeline node
-	si     int          // stage index of a pipeline node
 	sink   media.Sink   // sink node (nil discards)
 	isSink bool
 	first  bool // the first sink: OnFrame sees its frames
@@ -41,6 +40,10 @@ type node struct {
 	lastLat time.Duration
 	// Pipeline nodes: frames produced, for their index.
 	produced uint64
+	// Edits (guarded by flow.mu): removed ends the node's worker, which then closes its
+	// instance; nextSrc is a source that replaces src at the source's next step.
+	removed bool
+	nextSrc media.Source
 }
 
 // port is one input port of a pipeline node.
@@ -65,14 +68,22 @@ type flow struct {
 	// through to the sinks: a source failed, and the run ends with its error once they are
 	// written.
 	drain bool
+	// spawn starts the worker of a node an edit added; nil when no concurrent run is going
+	// (before Run, a serial run, after Run).
+	spawn   func(n *node)
+	workers int  // workers running
+	ended   bool // Run has returned: no more edits
 }
 
 // build turns g into running nodes after checking it with package graph's rules.
 func (e *Engine) build(g *Graph) error {
-	model := &graph.Graph{Edges: g.Edges}
+	model := &graph.Graph{Edges: append([]graph.Edge(nil), g.Edges...)}
 	pipes := map[string]*loader.Pipeline{}
 	for _, n := range g.Nodes {
-		mn := graph.Node{Name: n.Name, Spec: "-"}
+		mn := graph.Node{Name: n.Name, Spec: n.Spec}
+		if mn.Spec == "" {
+			mn.Spec = "-"
+		}
 		set := 0
 		if n.Source != nil {
 			mn.Kind = graph.Source
@@ -102,8 +113,8 @@ func (e *Engine) build(g *Graph) error {
 			if err != nil {
 				return err
 			}
-			st.name = n.Name
-			nd.st, nd.si = st, len(e.stages)
+			st.name, st.node = n.Name, nd
+			nd.st = st
 			e.stages = append(e.stages, st)
 			nd.in = make([]*queue, len(st.inputs))
 			nd.ports = make([]port, len(st.inputs))
@@ -126,15 +137,10 @@ func (e *Engine) build(g *Graph) error {
 	}); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	depth := e.cfg.QueueDepth
-	if depth <= 0 {
-		depth = 2
-	}
 	for _, ed := range g.Edges {
-		q := &queue{ring: make([]*buf, depth), to: byName[ed.To]}
-		byName[ed.From].out = append(byName[ed.From].out, q)
-		byName[ed.To].in[ed.Port] = q
+		e.link(byName[ed.From], byName[ed.To], ed.Port)
 	}
+	e.model, e.pipes = model, pipes
 	order, _ := graph.Order(model)
 	for _, i := range order {
 		e.nodes = append(e.nodes, all[i])
@@ -165,23 +171,33 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	for _, n := range e.nodes {
 		n.next = start
 	}
+	f := &e.flow
 	if e.cfg.Serial {
 		r.serial()
+		f.mu.Lock()
 	} else {
-		var wg sync.WaitGroup
-		for _, n := range e.nodes {
-			wg.Add(1)
+		f.mu.Lock()
+		f.spawn = func(n *node) { // flow.mu held
+			f.workers++
 			go func() {
-				defer wg.Done()
 				r.worker(n)
+				f.mu.Lock()
+				f.workers--
+				f.cond.Broadcast()
+				f.mu.Unlock()
 			}()
 		}
-		wg.Wait()
+		for _, n := range e.nodes {
+			f.spawn(n)
+		}
+		for f.workers > 0 {
+			f.cond.Wait()
+		}
 	}
+	f.spawn, f.ended = nil, true
+	err := f.err
+	f.mu.Unlock()
 	e.release()
-	e.flow.mu.Lock()
-	err := e.flow.err
-	e.flow.mu.Unlock()
 	stats := e.snapshot(start, true)
 	e.mu.Lock()
 	e.live = stats
@@ -208,9 +224,14 @@ func (e *Engine) stop(err error) {
 	e.mu.Unlock()
 }
 
-// release returns every frame still held in windows and queues (the run is over).
+// release returns every frame still held in windows and queues (the run is over) and closes
+// the sources that an edit queued but no step took.
 func (e *Engine) release() {
 	for _, n := range e.nodes {
+		if n.nextSrc != nil {
+			n.nextSrc.Close()
+			n.nextSrc = nil
+		}
 		for i := range n.ports {
 			n.ports[i].win.clear()
 		}
@@ -230,8 +251,10 @@ type runner struct {
 	interval time.Duration
 }
 
-// worker runs node n until it is done or the run halts.
+// worker runs node n until it is done, removed or the run halts. A removed node's worker
+// releases what the node holds and closes its instance.
 func (r *runner) worker(n *node) {
+	defer r.retire(n)
 	for {
 		ok, err := r.step(n, true)
 		if err != nil {
@@ -241,6 +264,32 @@ func (r *runner) worker(n *node) {
 		if !ok {
 			return
 		}
+	}
+}
+
+// retire releases what a node that an edit removed still holds, once its worker is out of
+// its last step, and closes its instance (and an instance queued to replace it).
+func (r *runner) retire(n *node) {
+	e := r.e
+	e.flow.mu.Lock()
+	removed := n.removed
+	e.flow.mu.Unlock()
+	if !removed {
+		return
+	}
+	for i := range n.ports {
+		n.ports[i].win.clear()
+	}
+	if n.st != nil {
+		e.mu.Lock()
+		sw := e.swaps[n.st]
+		delete(e.swaps, n.st)
+		delete(e.pending, n.st)
+		e.mu.Unlock()
+		if sw != nil {
+			sw.Close()
+		}
+		n.st.inst.Close()
 	}
 }
 
@@ -287,6 +336,12 @@ func (r *runner) step(n *node, wait bool) (bool, error) {
 	if !r.e.waitWhilePaused(r.ctx) {
 		return false, nil
 	}
+	r.e.flow.mu.Lock()
+	removed := n.removed
+	r.e.flow.mu.Unlock()
+	if removed {
+		return false, nil
+	}
 	switch {
 	case n.src != nil:
 		return r.stepSource(n, wait)
@@ -297,17 +352,18 @@ func (r *runner) step(n *node, wait bool) (bool, error) {
 	}
 }
 
-// await waits, with flow.mu held, until ready() or the run halts; without wait it checks once.
-// It returns false when the step cannot go on (halted, or not ready without wait).
-func (r *runner) await(wait bool, ready func() bool) bool {
+// await waits, with flow.mu held, until ready() or the run halts or an edit removes n;
+// without wait it checks once. It returns false when the step cannot go on (halted, removed,
+// or not ready without wait).
+func (r *runner) await(n *node, wait bool, ready func() bool) bool {
 	f := &r.e.flow
-	for !f.halt && !ready() {
+	for !f.halt && !n.removed && !ready() {
 		if !wait {
 			return false
 		}
 		f.cond.Wait()
 	}
-	return !f.halt
+	return !f.halt && !n.removed
 }
 
 // finish marks n done: its outputs end, and whatever still comes in is discarded.
@@ -404,7 +460,14 @@ func (r *runner) emit(n *node, b *buf) {
 func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 	f := &r.e.flow
 	f.mu.Lock()
-	if !r.await(wait, func() bool { return f.drain || unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
+	if n.nextSrc != nil { // switch-source: the new one takes over between two frames
+		old := n.src
+		n.src, n.nextSrc = n.nextSrc, nil
+		f.mu.Unlock()
+		old.Close()
+		f.mu.Lock()
+	}
+	if !r.await(n, wait, func() bool { return f.drain || unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
 		f.mu.Unlock()
 		return false, nil
 	}
@@ -443,12 +506,13 @@ func (r *runner) stepSource(n *node, wait bool) (bool, error) {
 
 func (r *runner) stepSink(n *node, wait bool) (bool, error) {
 	f := &r.e.flow
-	q := n.in[0]
 	f.mu.Lock()
-	if !r.await(wait, func() bool { return q.n > 0 || q.closed }) {
+	// n.in[0] is read under the lock each time: an edit may give the sink another edge.
+	if !r.await(n, wait, func() bool { return n.in[0].n > 0 || n.in[0].closed }) {
 		f.mu.Unlock()
 		return false, nil
 	}
+	q := n.in[0]
 	if q.n == 0 { // closed and drained
 		r.finish(n)
 		f.mu.Unlock()
@@ -506,7 +570,7 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 	f := &e.flow
 	f.mu.Lock()
 	if len(n.in) == 0 {
-		if !r.await(wait, func() bool { return unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
+		if !r.await(n, wait, func() bool { return unused(n) || (r.roomOut(n) && !r.rootHeld(n)) }) {
 			f.mu.Unlock()
 			return false, nil
 		}
@@ -547,7 +611,7 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 		}
 		return true
 	}
-	if !r.await(wait, ready) {
+	if !r.await(n, wait, ready) {
 		f.mu.Unlock()
 		return false, nil
 	}
@@ -573,7 +637,7 @@ func (r *runner) stepPipeline(n *node, wait bool) (bool, error) {
 // keeps its newest frame, and for a text-mode node), then emits the output.
 func (r *runner) call(n *node, fresh []*buf) error {
 	e, st := r.e, n.st
-	e.applyStage(n.si)
+	e.applyStage(st)
 	for i, b := range fresh {
 		if b != nil {
 			st.formats[i] = b.f.Format
@@ -601,7 +665,7 @@ func (r *runner) call(n *node, fresh []*buf) error {
 		st.failing++
 		failing := st.failing
 		e.mu.Unlock()
-		e.report(n.si, err)
+		e.report(e.stageIndex(st), err)
 		if max := e.cfg.MaxConsecutiveErrors; max > 0 && failing >= max {
 			return fmt.Errorf("giving up after %d failed frames in a row; last error: %w", failing, err)
 		}
@@ -689,7 +753,7 @@ func (r *runner) call(n *node, fresh []*buf) error {
 		return fail(err)
 	}
 	if e.cfg.OnAudio != nil && st.audio != nil && st.audio.Frames > 0 {
-		e.cfg.OnAudio(n.si, st.audio)
+		e.cfg.OnAudio(e.stageIndex(st), st.audio)
 	}
 	out.f.Index, out.f.PTS, out.origin = n.produced, ts, origin
 	n.produced++

@@ -200,11 +200,8 @@ func (e *Engine) snapshot(start time.Time, final bool) Stats {
 		}
 	}
 	s.Stages = make([]StageStats, len(e.stages))
-	for _, n := range e.nodes {
-		if n.st == nil {
-			continue
-		}
-		st, q := n.st, depth[n]
+	for i, st := range e.stages {
+		q := depth[st.node]
 		ss := StageStats{ID: st.id, Name: st.name, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(),
 			P50: st.times.quantile(0.5), P95: st.times.quantile(0.95), P99: st.times.quantile(0.99),
 			Queue: q.n, MaxQueue: q.max, Dropped: q.dropped}
@@ -215,7 +212,7 @@ func (e *Engine) snapshot(start time.Time, final bool) Stats {
 			ss.FPS = float64(st.calls) / elapsed.Seconds()
 		}
 		s.Errors += st.errors
-		s.Stages[n.si] = ss
+		s.Stages[i] = ss
 	}
 	return s
 }

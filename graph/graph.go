@@ -181,7 +181,15 @@ func ModeOf(n *Node, p *loader.Pipeline) loader.Mode {
 // outputs that lead nowhere, sinks without exactly one input, and cycles. resolve may be nil
 // when the pipelines have been resolved already (pipes maps node name to pipeline).
 // It returns nil or Problems.
-func Check(g *Graph, resolve Resolver) error {
+func Check(g *Graph, resolve Resolver) error { return check(g, resolve, false) }
+
+// CheckOpen is Check for a running graph after an edit that moved or removed an edge: an
+// input port without an edge (it holds its last frame until it is connected again), a sink
+// without input and a node whose output goes nowhere (they idle) are allowed; every other
+// rule holds.
+func CheckOpen(g *Graph, resolve Resolver) error { return check(g, resolve, true) }
+
+func check(g *Graph, resolve Resolver, open bool) error {
 	pipes := map[string]*loader.Pipeline{}
 	var probs Problems
 	seen := map[string]bool{}
@@ -282,17 +290,17 @@ func Check(g *Graph, resolve Resolver) error {
 	}
 	for i := range g.Nodes {
 		n := &g.Nodes[i]
-		if n.Kind != Sink && len(g.Outputs(n.Name)) == 0 {
+		if n.Kind != Sink && len(g.Outputs(n.Name)) == 0 && !open {
 			probs = append(probs, problem("%s %s: its output goes nowhere; connect it to a node or a sink (output = \"null\" discards)", n.Kind, n.Name))
 		}
 		switch n.Kind {
 		case Sink:
-			if len(fed[n.Name]) == 0 {
+			if len(fed[n.Name]) == 0 && !open {
 				probs = append(probs, problem("sink %s has no input; set from = \"NODE\"", n.Name))
 			}
 		case Pipeline:
 			p := pipes[n.Name]
-			if p == nil {
+			if p == nil || open {
 				continue
 			}
 			for j, port := range Ports(p, ModeOf(n, p)) {
