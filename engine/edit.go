@@ -405,3 +405,25 @@ func (e *Engine) Graph() *graph.Graph {
 	defer e.flow.mu.Unlock()
 	return cloneModel(e.model)
 }
+
+// Ports returns the input port names of node name in the running graph: a pipeline node's
+// (graph.Ports), "input" for a sink, none for a source; ok is false when there is no such node.
+func (e *Engine) Ports(name string) (ports []string, ok bool) {
+	if e.model == nil {
+		return nil, false
+	}
+	e.flow.mu.Lock()
+	defer e.flow.mu.Unlock()
+	n := e.model.Node(name)
+	if n == nil {
+		return nil, false
+	}
+	switch n.Kind {
+	case graph.Sink:
+		return []string{"input"}, true
+	case graph.Pipeline:
+		p := e.pipes[name]
+		return slices.Clone(graph.Ports(p, graph.ModeOf(n, p))), true
+	}
+	return nil, true
+}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -255,4 +256,54 @@ func TestEditMixerPort(t *testing.T) {
 func quarterInvert(r, g, b byte) [3]byte {
 	f := func(v byte) byte { return byte(float64(v)*0.75 + float64(255-int(v))*0.25 + 0.5) }
 	return [3]byte{f(r), f(g), f(b)}
+}
+
+// TestSetParamConcurrentKeys: goroutines setting different keys of one stage at once never
+// undo each other's change (SetParam reads, checks and writes under one lock).
+func TestSetParamConcurrentKeys(t *testing.T) {
+	cg := instance(t, open(t, "color-generator"), "color-generator", 0, "width=8", "height=4")
+	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cg.Pipeline()
+	keys := []string{"color_r", "color_g", "color_b"}
+	const rounds = 255 // the colour range; every key's value only grows
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	lost := map[string]int{}
+	for _, key := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := make([]int64, len(keys))
+			for i := 1; i <= rounds; i++ {
+				if _, err := e.SetParam(0, key, fmt.Sprint(i)); err != nil {
+					t.Error(err)
+					return
+				}
+				// A value smaller than one seen before is a change some set undid.
+				vals := e.Values(0)
+				for j, k := range keys {
+					got := vals[p.Param(k).Index].Int
+					if got < seen[j] {
+						mu.Lock()
+						lost[k]++
+						mu.Unlock()
+					}
+					seen[j] = got
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(lost) > 0 {
+		t.Errorf("changes undone by concurrent sets of other keys: %v", lost)
+	}
+	vals := e.Values(0)
+	for _, k := range keys {
+		if got := vals[p.Param(k).Index].Int; got != rounds {
+			t.Errorf("%s = %d after every goroutine finished, want %d", k, got, rounds)
+		}
+	}
 }

@@ -158,3 +158,18 @@ func (c *Client) SaveFrame(ctx context.Context, path string) (SaveFrameResult, e
 func (c *Client) Reload(ctx context.Context, stage int, plugin string) error {
 	return c.Call(ctx, OpReload, ReloadArgs{Stage: stage, Plugin: plugin}, nil)
 }
+
+// Graph returns the session's live graph.
+func (c *Client) Graph(ctx context.Context) (GraphResult, error) {
+	var r GraphResult
+	err := c.Call(ctx, OpGraph, nil, &r)
+	return r, err
+}
+
+// Edit sends one graph edit op (OpAddNode ... OpSwitchSource) with its arguments and returns
+// the graph after it; a refused edit is a *RemoteError with the reason.
+func (c *Client) Edit(ctx context.Context, op string, args any) (GraphResult, error) {
+	var r GraphResult
+	err := c.Call(ctx, op, args, &r)
+	return r, err
+}

@@ -28,6 +28,9 @@ type HostConfig struct {
 	Stop func()
 	// Slots is the number of frame slots in the ring (0 = DefaultSlots).
 	Slots int
+	// Nodes makes the instances and sources that add-node, replace-node and switch-source
+	// need; nil refuses those ops (remove-node, connect and disconnect still work).
+	Nodes NodeMaker
 }
 
 // Host is a running session: its info file, control socket and frame ring. Publish and
@@ -85,6 +88,7 @@ func Start(cfg HostConfig) (*Host, error) {
 	}
 	os.Chmod(h.info.Socket, 0o600)
 	h.registerBuiltins()
+	h.registerEdits()
 	var ctx context.Context
 	ctx, h.cancel = context.WithCancel(context.Background())
 	go func() {
@@ -237,25 +241,10 @@ func (h *Host) registerBuiltins() {
 		if err := decodeArgs(OpSet, raw, &a); err != nil {
 			return nil, err
 		}
-		ins := eng.Instances()
-		if a.Stage < 0 || a.Stage >= len(ins) {
-			return nil, fmt.Errorf("set: no stage %d (the chain has %d)", a.Stage, len(ins))
-		}
-		p := ins[a.Stage].Pipeline()
-		q := p.Param(a.Key)
-		if q == nil {
-			return nil, fmt.Errorf("set: %w", loader.UnknownParamError(p, a.Key))
-		}
-		v, err := q.Parse(a.Value)
+		// One engine call reads, checks and updates the values under the engine's lock, so
+		// two clients setting different keys of one node at once both land.
+		v, err := eng.SetParam(a.Stage, a.Key, a.Value)
 		if err != nil {
-			return nil, fmt.Errorf("set %s: %w", p.ID, err)
-		}
-		vals := eng.Values(a.Stage)
-		if q.LoadTime && vals[q.Index] != v {
-			return nil, fmt.Errorf("set %s: %s is a load-time parameter; it cannot change while the pipeline runs", p.ID, q.Key)
-		}
-		vals[q.Index] = v
-		if err := eng.SetParams(a.Stage, vals); err != nil {
 			return nil, fmt.Errorf("set: %w", err)
 		}
 		return SetResult{Value: v.Text()}, nil

@@ -184,3 +184,82 @@ func Schema(p *loader.Pipeline) PipelineSchema {
 	}
 	return s
 }
+
+// Graph edit operations (docs/sessions.md, docs/graphs.md "Edits"). Each one answers the
+// graph after the edit (GraphResult); a refused edit answers the reason and changes nothing.
+const (
+	OpGraph        = "graph"         // no arguments: the live graph
+	OpAddNode      = "add-node"      // AddNodeArgs
+	OpRemoveNode   = "remove-node"   // NodeArgs
+	OpReplaceNode  = "replace-node"  // ReplaceNodeArgs
+	OpConnect      = "connect"       // EdgeArgs
+	OpDisconnect   = "disconnect"    // EdgeArgs
+	OpSwitchSource = "switch-source" // SwitchSourceArgs
+)
+
+// GraphResult is a running graph: every node and edge.
+type GraphResult struct {
+	Nodes []GraphNode `json:"nodes"`
+	Edges []GraphEdge `json:"edges"`
+}
+
+// GraphNode is one node of a running graph.
+type GraphNode struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`               // source, pipeline or sink
+	Pipeline string   `json:"pipeline,omitempty"` // pipeline nodes: the pipeline id
+	Mode     string   `json:"mode,omitempty"`     // pipeline nodes: text or video
+	Spec     string   `json:"spec,omitempty"`     // sources and sinks: the media spec
+	Ports    []string `json:"ports,omitempty"`    // pipeline nodes: input port names
+	Stage    *int     `json:"stage,omitempty"`    // pipeline nodes: the stage index (set, reload)
+}
+
+// GraphEdge is one edge: From's output into port Port (PortName) of To.
+type GraphEdge struct {
+	From     string `json:"from"`
+	To       string `json:"to"`
+	Port     int    `json:"port"`
+	PortName string `json:"port_name,omitempty"`
+}
+
+// AddNodeArgs are the arguments of OpAddNode: a pipeline node, the nodes that feed it
+// ("NODE" feeds the ports in order, "PORT=NODE" one port) and the ports it feeds
+// ("NODE" or "NODE.PORT"; each is taken over from the edge that fed it).
+type AddNodeArgs struct {
+	Name       string            `json:"name"`
+	Pipeline   string            `json:"pipeline"`
+	Mode       string            `json:"mode,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+	LoadParams map[string]string `json:"load_params,omitempty"`
+	Inputs     []string          `json:"inputs,omitempty"`
+	Outputs    []string          `json:"outputs,omitempty"`
+}
+
+// NodeArgs name one node (OpRemoveNode).
+type NodeArgs struct {
+	Name string `json:"name"`
+}
+
+// ReplaceNodeArgs are the arguments of OpReplaceNode: the node and its new pipeline.
+type ReplaceNodeArgs struct {
+	Name       string            `json:"name"`
+	Pipeline   string            `json:"pipeline"`
+	Mode       string            `json:"mode,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+	LoadParams map[string]string `json:"load_params,omitempty"`
+}
+
+// EdgeArgs are the arguments of OpConnect and OpDisconnect: From's output into To's port
+// Port (a port name or index; empty is the first port). To may also be "NODE.PORT".
+type EdgeArgs struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Port string `json:"port,omitempty"`
+}
+
+// SwitchSourceArgs are the arguments of OpSwitchSource: the source node and its new input
+// spec (as for --input).
+type SwitchSourceArgs struct {
+	Name  string `json:"name"`
+	Input string `json:"input"`
+}
