@@ -42,6 +42,8 @@ type Config struct {
 	Source media.Source
 	// Sink receives every output frame of the last stage; nil discards them.
 	Sink media.Sink
+	// SourceSpec and SinkSpec describe a chain's source and sink in Graph (display only).
+	SourceSpec, SinkSpec string
 	// Graph, when set, is the run instead of Stages, Source and Sink. Stage indices (SetParams,
 	// Swap, OnError, Stats.Stages) count its pipeline nodes in order.
 	Graph *Graph
@@ -225,7 +227,16 @@ func New(cfg Config) (*Engine, error) {
 		}
 		return e, nil
 	}
-	if err := e.build(ChainGraph(cfg.Stages, cfg.Source, cfg.Sink)); err != nil {
+	g := ChainGraph(cfg.Stages, cfg.Source, cfg.Sink)
+	for i := range g.Nodes {
+		switch {
+		case g.Nodes[i].Source != nil:
+			g.Nodes[i].Spec = cfg.SourceSpec
+		case g.Nodes[i].IsSink:
+			g.Nodes[i].Spec = cfg.SinkSpec
+		}
+	}
+	if err := e.build(g); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -70,28 +70,6 @@ func GraphOf(eng *engine.Engine) GraphResult {
 	return res
 }
 
-// Model is the graph package's form of a GraphResult (for printing it).
-func (g GraphResult) Model() *graph.Graph {
-	m := &graph.Graph{}
-	for _, n := range g.Nodes {
-		mn := graph.Node{Name: n.Name, Spec: n.Spec, PipelineID: n.Pipeline}
-		switch n.Kind {
-		case "source":
-			mn.Kind = graph.Source
-		case "sink":
-			mn.Kind = graph.Sink
-		default:
-			mn.Kind = graph.Pipeline
-			mn.Mode, _ = loader.ParseMode(n.Mode)
-		}
-		m.Nodes = append(m.Nodes, mn)
-	}
-	for _, e := range g.Edges {
-		m.Edges = append(m.Edges, graph.Edge{From: e.From, To: e.To, Port: e.Port})
-	}
-	return m
-}
-
 // portIndex finds port (a name or an index) among ports; "" is the first.
 func portIndex(node string, ports []string, port string) (int, error) {
 	if port == "" {

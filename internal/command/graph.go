@@ -34,8 +34,8 @@ func wantsGraph(cmd *cli.Command) bool {
 func (a *app) graphCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "graph",
-		Usage: "check and print graph files (scope run --graph FILE)",
-		Commands: []*cli.Command{
+		Usage: "check and print graph files (scope run --graph FILE); show and edit the graph of a running session",
+		Commands: append([]*cli.Command{
 			{
 				Name:      "check",
 				Usage:     "check a graph file without running it: every problem names the node or port and the fix",
@@ -60,15 +60,22 @@ func (a *app) graphCommand() *cli.Command {
 					cat := a.openCatalog(cmd)
 					defer cat.Close()
 					var g *graph.Graph
-					pipes := map[string]*loader.Pipeline{}
+					var ports func(string) []string
 					if _, err := os.Stat(cmd.Args().First()); err == nil || cmd.NArg() != 1 {
+						var pipes map[string]*loader.Pipeline
 						var err error
 						if g, pipes, err = a.loadGraph(cmd, cat); err != nil {
 							return err
 						}
+						ports = func(name string) []string {
+							if p := pipes[name]; p != nil {
+								return graph.Ports(p, graph.ModeOf(g.Node(name), p))
+							}
+							return nil
+						}
 					} else {
 						var err error
-						if g, err = a.sessionGraph(ctx, cmd.Args().First()); err != nil {
+						if g, ports, err = a.sessionGraph(ctx, cmd.Args().First()); err != nil {
 							return err
 						}
 					}
@@ -76,16 +83,11 @@ func (a *app) graphCommand() *cli.Command {
 						fmt.Fprint(a.io.Out, g.String())
 						return nil
 					}
-					fmt.Fprint(a.io.Out, g.Dot(func(name string) []string {
-						if p := pipes[name]; p != nil {
-							return graph.Ports(p, graph.ModeOf(g.Node(name), p))
-						}
-						return nil
-					}))
+					fmt.Fprint(a.io.Out, g.Dot(ports))
 					return nil
 				},
 			},
-		},
+		}, a.editCommands()...),
 	}
 }
 
@@ -110,31 +112,28 @@ func readGraph(cat *catalog.Catalog, path string) (*graph.Graph, map[string]*loa
 	return g, pipes, nil
 }
 
-// sessionGraph is the graph of a running session as its info reports it: its pipelines in
-// order (the session protocol does not carry sources, sinks or edges yet).
-func (a *app) sessionGraph(ctx context.Context, id string) (*graph.Graph, error) {
+// sessionGraph is the live graph of a running session (the graph op): its sources, nodes,
+// sinks and edges, with each pipeline node's ports.
+func (a *app) sessionGraph(ctx context.Context, id string) (*graph.Graph, func(string) []string, error) {
 	dir, err := scopesession.DefaultDir(a.io.Env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	info, err := dir.Find(id)
 	if err != nil {
-		return nil, usageError{fmt.Errorf("%s is neither a graph file nor a session: %w", id, err)}
+		return nil, nil, usageError{fmt.Errorf("%s is neither a graph file nor a session: %w", id, err)}
 	}
 	c, err := scopesession.DialInfo(info)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer c.Close()
-	res, err := c.Info(ctx)
+	res, err := c.Graph(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var ids []string
-	for _, st := range res.Stages {
-		ids = append(ids, st.Pipeline.ID)
-	}
-	return graph.FromChain(ids, "", "session"), nil
+	g, ports := sessionModel(res)
+	return g, ports, nil
 }
 
 // mixGraph is the graph of `scope run CHAIN --input A --mix B ...`: the chain, with the mix
@@ -196,7 +195,9 @@ func (g *graphRun) close() error {
 		}
 	}
 	for _, s := range g.sources {
-		s.Close()
+		if s != nil {
+			s.Close()
+		}
 	}
 	for _, in := range g.instances {
 		in.Close()
@@ -321,7 +322,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 			}
 			run.sources = append(run.sources, src)
 			srcNames = append(srcNames, n.Name)
-			eg.Nodes = append(eg.Nodes, engine.Node{Name: n.Name, Source: sess.live(src)})
+			eg.Nodes = append(eg.Nodes, engine.Node{Name: n.Name, Source: sess.live(src), Spec: n.Spec})
 		case graph.Pipeline:
 			eg.Nodes = append(eg.Nodes, engine.Node{Name: n.Name, Instance: run.instances[stage]})
 			stage++
@@ -336,7 +337,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 				run.sinkNames = append(run.sinkNames, n.Name)
 				sink = l
 			}
-			eg.Nodes = append(eg.Nodes, engine.Node{Name: n.Name, Sink: sink, IsSink: true})
+			eg.Nodes = append(eg.Nodes, engine.Node{Name: n.Name, Sink: sink, IsSink: true, Spec: n.Spec})
 		}
 	}
 	ctx, cancelRun := context.WithCancel(ctx)
@@ -366,7 +367,9 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := sess.start(eng, cancelRun); err != nil {
+	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live}
+	defer maker.close()
+	if err := sess.start(eng, cancelRun, maker); err != nil {
 		return err
 	}
 	// A stop that a plugin stuck in a call ignores still ends the process.
@@ -380,6 +383,11 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	for i, src := range run.sources {
 		if k := media.Skipped(src); k > 0 {
 			fmt.Fprintf(a.io.Err, "warning: source %s: skipped %d missing images (--skip-gaps)\n", srcNames[i], k)
+		}
+	}
+	for i, name := range srcNames {
+		if maker.wasSwitched(name) {
+			run.sources[i] = nil // the engine closed it; maker.close closes the one switched in
 		}
 	}
 	closeErr := run.close()

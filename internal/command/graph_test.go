@@ -366,7 +366,8 @@ func TestBenchSerialAndGraph(t *testing.T) {
 	}
 }
 
-// TestGraphShowSession: scope graph show ID prints a running session's pipelines in order.
+// TestGraphShowSession: scope graph show ID prints a running session's live graph: its
+// nodes with their modes, edges and the sink's spec.
 func TestGraphShowSession(t *testing.T) {
 	lib := plugins(t)
 	env := map[string]string{"SCOPE_PLUGIN_PATH": lib, "SCOPE_HOME": t.TempDir(), "XDG_RUNTIME_DIR": t.TempDir()}
@@ -395,7 +396,7 @@ func TestGraphShowSession(t *testing.T) {
 	if code := command.Main(context.Background(), []string{"scope", "graph", "show", id}, ioFor(&out)); code != 0 {
 		t.Fatalf("graph show %s: exit %d", id, code)
 	}
-	for _, want := range []string{"pipeline color-generator  color-generator\n", "pipeline invert  invert  [0]<-color-generator\n", "sink     output  session  <-invert\n"} {
+	for _, want := range []string{"pipeline color-generator  color-generator (text)\n", "pipeline invert  invert (video)  [0]<-color-generator\n", "sink     output  null  <-invert\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("graph show %s lacks %q:\n%s", id, want, out.String())
 		}

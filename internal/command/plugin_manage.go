@@ -76,7 +76,7 @@ func (a *app) pluginManageCommands() []*cli.Command {
 			Usage:     "remove an installed plugin",
 			ArgsUsage: "NAME",
 			Flags: []cli.Flag{
-				&cli.BoolFlag{Name: "force", Usage: "stop the running sessions that use it first"}},
+				&cli.BoolFlag{Name: "force", Usage: "remove its nodes from the running sessions that use it first (a session that cannot run without them is stopped)"}},
 			Action: a.pluginUninstall,
 		},
 		{
@@ -413,9 +413,14 @@ func (a *app) pluginUninstall(ctx context.Context, cmd *cli.Command) error {
 	if pl := st.Find(name); pl != nil {
 		if users := a.sessionsUsing(*pl); len(users) > 0 {
 			if !cmd.Bool("force") {
-				return fmt.Errorf("plugin %s is in use by running session(s) %s; stop them or pass --force to stop them and uninstall", name, sessionIDs(users))
+				return fmt.Errorf("plugin %s is in use by running session(s) %s; stop them or pass --force to remove its nodes from them and uninstall", name, sessionIDs(users))
 			}
 			for _, s := range users {
+				if err := a.removePluginNodes(ctx, s, *pl); err == nil {
+					continue
+				} else {
+					fmt.Fprintf(a.io.Err, "session %s cannot run without %s (%v); stopping it\n", s.ID, name, err)
+				}
 				if err := a.stopSession(ctx, s); err != nil {
 					return fmt.Errorf("stop session %s that uses %s: %w", s.ID, name, err)
 				}
@@ -489,6 +494,31 @@ func sessionIDs(list []scopesession.Info) string {
 		ids[i] = s.ID
 	}
 	return strings.Join(ids, ", ")
+}
+
+// removePluginNodes removes every node of session s that runs a pipeline of plugin pl
+// (remove-node edits), saying so for each; it fails when the session's graph cannot do
+// without one of them (then nothing more is removed).
+func (a *app) removePluginNodes(ctx context.Context, s scopesession.Info, pl store.Plugin) error {
+	c, err := scopesession.DialInfo(s)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	g, err := c.Graph(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range g.Nodes {
+		if n.Kind != "pipeline" || !slices.Contains(pl.Pipelines, n.Pipeline) {
+			continue
+		}
+		if _, err := c.Edit(ctx, scopesession.OpRemoveNode, scopesession.NodeArgs{Name: n.Name}); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.io.Err, "removed node %s (%s) from session %s; the session goes on without %s\n", n.Name, n.Pipeline, s.ID, pl.Name)
+	}
+	return nil
 }
 
 func (a *app) stopSession(ctx context.Context, s scopesession.Info) error {

@@ -317,6 +317,10 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	input := s.source // before the session wraps it
+	inputSpec := cmd.String("input")
+	if inputSpec == "" {
+		inputSpec = "testsrc"
+	}
 	output := cmd.String("output")
 	frames := cmd.Int("frames")
 	if frames < 0 {
@@ -371,11 +375,21 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	s.sink = lazy
 	cfg.OnFrame = sess.onFrame
 	cfg.OnAudio = sess.onAudio
+	cfg.SourceSpec, cfg.SinkSpec = inputSpec, output
+	if s.source == nil {
+		cfg.SourceSpec = ""
+	}
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return usageError{err}
 	}
-	if err := sess.start(eng, cancelRun); err != nil {
+	opts, err := sourceOptions(cmd)
+	if err != nil {
+		return err
+	}
+	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live}
+	defer maker.close()
+	if err := sess.start(eng, cancelRun, maker); err != nil {
 		return err
 	}
 	// A stop that a plugin stuck in a call ignores still ends the process.
@@ -386,6 +400,9 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	endWatch() // finishing the output is not cut short
 	sessErr := sess.finish()
 	skipped := media.Skipped(input)
+	if maker.wasSwitched("input") {
+		s.source = nil // the engine closed it; maker.close closes the one switched in
+	}
 	closeErr := s.close()
 	s.source, s.sink = nil, nil
 	if skipped > 0 {

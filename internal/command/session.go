@@ -145,10 +145,11 @@ func (s *sessionRun) onAudio(_ int, a *loader.Audio) {
 
 // start hosts the session (a failure to do so is a warning: the run goes on headless) and,
 // with --preview, starts scope-preview attached to it; stop ends the run.
-func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc) error {
+// nodes makes what the session's edit ops add.
+func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc, nodes scopesession.NodeMaker) error {
 	dir, err := scopesession.DefaultDir(s.a.io.Env)
 	if err == nil {
-		s.host, err = scopesession.Start(scopesession.HostConfig{Dir: dir, Engine: eng, Stop: stop})
+		s.host, err = scopesession.Start(scopesession.HostConfig{Dir: dir, Engine: eng, Stop: stop, Nodes: nodes})
 	}
 	if err != nil {
 		if s.cmd.Bool("preview") {

@@ -720,6 +720,21 @@ func TestReloadHotSwapsRunningSession(t *testing.T) {
 	if code, _, errs := h.scope("plugin", "uninstall", "myinvert"); code != 1 || !strings.Contains(errs, "in use by running session") {
 		t.Fatalf("uninstall while in use: exit %d: %s", code, errs)
 	}
+
+	// Uninstall --force removes the plugin's node from the session, which goes on: the
+	// source now reaches the output as it is (testsrc, not the constant 77).
+	code, _, errs = h.scope("plugin", "uninstall", "myinvert", "--force")
+	if code != 0 || !strings.Contains(errs, "removed node invert (invert) from session") || strings.Contains(errs, "stopped session") {
+		t.Fatalf("uninstall --force: exit %d: %s", code, errs)
+	}
+	n = probe.frames()
+	time.Sleep(300 * time.Millisecond)
+	if probe.frames() <= n+3 {
+		t.Fatalf("the session stopped producing frames when uninstall --force removed its node (%d -> %d)", n, probe.frames())
+	}
+	if _, constant := probe.frame(filepath.Join(h.tmp, "removed.png")); constant {
+		t.Fatal("after uninstall --force the output is still the removed plugin's constant")
+	}
 }
 
 // TestRunWatchRebuildsOnSave: `scope run --watch` rebuilds a linked plugin when its
