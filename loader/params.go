@@ -3,6 +3,7 @@ package loader
 import (
 	"errors"
 	"fmt"
+	"github.com/scopenative/scope/prompt"
 	"math"
 	"strconv"
 	"strings"
@@ -352,27 +353,12 @@ func UnknownParamError(p *Pipeline, key string) error {
 // TEXT, or TEXT::WEIGHT where WEIGHT (after the last "::") is a finite number >= 0; the weight
 // defaults to 1. The text is kept as it is, commas included: one call reads one prompt.
 func ParsePrompt(s string) (Prompt, error) {
-	p := Prompt{Text: s, Weight: 1}
-	if i := strings.LastIndex(s, "::"); i >= 0 {
-		w := strings.TrimSpace(s[i+2:])
-		f, err := strconv.ParseFloat(w, 32)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < 0 {
-			return p, fmt.Errorf("prompt %q: the weight after :: must be a finite number >= 0 (e.g. %q), not %q", s, s[:i]+"::0.5", w)
-		}
-		p.Text, p.Weight = s[:i], float32(f)
-	}
-	return p, p.Check()
+	text, weight, err := prompt.Parse(s)
+	return Prompt{Text: text, Weight: weight}, err
 }
 
 // Check reports whether the prompt can go to a plugin: a finite weight >= 0 and text without
 // NUL bytes. The session's prompts op checks what it receives with it.
 func (p Prompt) Check() error {
-	w := float64(p.Weight)
-	if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
-		return fmt.Errorf("prompt %q: weight %g must be a finite number >= 0", p.Text, w)
-	}
-	if strings.IndexByte(p.Text, 0) >= 0 {
-		return fmt.Errorf("prompt %q: text must not contain NUL bytes", p.Text)
-	}
-	return nil
+	return prompt.Check(p.Text, p.Weight)
 }

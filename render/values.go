@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/prompt"
 	"github.com/scopenative/scope/session"
 )
 
@@ -172,11 +172,11 @@ func parsePrompts(s string) ([]session.Prompt, error) {
 		if part == "" {
 			continue
 		}
-		p, err := loader.ParsePrompt(part) // the CLI's --prompt rule, one prompt per part
+		text, weight, err := prompt.Parse(part) // the CLI's --prompt rule, one prompt per part
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, session.Prompt{Text: strings.TrimSpace(p.Text), Weight: p.Weight})
+		out = append(out, session.Prompt{Text: strings.TrimSpace(text), Weight: weight})
 	}
 	return out, nil
 }

@@ -87,7 +87,7 @@ func TestPromptBox(t *testing.T) {
 	if s := formatPrompts(ps); s != "red::0.7 | blue" {
 		t.Errorf("format: %q", s)
 	}
-	// The CLI's rule (loader.ParsePrompt): a weight is a finite number >= 0.
+	// The CLI's rule (prompt.Parse): a weight is a finite number >= 0.
 	for _, bad := range []string{"x::-1", "x::NaN", "x::Inf", "x::1e39", "x::lots"} {
 		if _, err := parsePrompts(bad); err == nil || !strings.Contains(err.Error(), "finite number >= 0") {
 			t.Errorf("parsePrompts(%q) = %v, want the weight refused", bad, err)

@@ -204,8 +204,8 @@ func removeFiles(infoPath string, info Info) {
 	}
 }
 
-// newID returns 8 random hex digits.
-func newID() (string, error) {
+// NewID returns a new session id: 8 random hex digits.
+func NewID() (string, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("session id: %w", err)
@@ -213,17 +213,18 @@ func newID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
-// shmPath picks where the frame ring of session id lives: /dev/shm when it is a writable
+// SHMPath picks where the frame ring of session id lives: /dev/shm when it is a writable
 // directory, else the runtime directory.
-func (d Dir) shmPath(id string) string {
+func (d Dir) SHMPath(id string) string {
 	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() && syscall.Access("/dev/shm", 2 /* W_OK */) == nil {
 		return filepath.Join("/dev/shm", fmt.Sprintf("scope-%d-%s.frames", os.Getuid(), id))
 	}
 	return filepath.Join(string(d), id+".frames")
 }
 
-// writeInfo writes the info file atomically (readers never see half a file).
-func (d Dir) writeInfo(info Info) (string, error) {
+// WriteInfo writes the info file of a session atomically (readers never see half a file) and
+// returns its path; the session is visible to List from then on.
+func (d Dir) WriteInfo(info Info) (string, error) {
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("session info: %w", err)

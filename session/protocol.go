@@ -2,8 +2,6 @@ package session
 
 import (
 	"encoding/json"
-
-	"github.com/scopenative/scope/loader"
 )
 
 // Request is one line a client sends: an operation with its arguments.
@@ -167,22 +165,6 @@ type SaveFrameResult struct {
 type ReloadArgs struct {
 	Stage  int    `json:"stage"`
 	Plugin string `json:"plugin"`
-}
-
-// Schema converts a loader pipeline to its wire form.
-func Schema(p *loader.Pipeline) PipelineSchema {
-	s := PipelineSchema{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version,
-		SupportsPrompts: p.SupportsPrompts, ProducesAudio: p.ProducesAudio, Params: []ParamSchema{}}
-	for _, q := range p.Params {
-		ps := ParamSchema{Key: q.Key, Label: q.Label, Description: q.Description, Type: q.Type.String(),
-			Min: q.Min, Max: q.Max, Step: q.Step, Default: q.Default.Text(), LoadTime: q.LoadTime,
-			Hidden: q.Hidden, Category: q.Category, Order: q.Order}
-		for _, o := range q.Options {
-			ps.Options = append(ps.Options, EnumOption{Key: o.Key, Label: o.Label})
-		}
-		s.Params = append(s.Params, ps)
-	}
-	return s
 }
 
 // Graph edit operations (docs/sessions.md, docs/graphs.md "Edits"). Each one answers the

@@ -334,6 +334,9 @@ func (r *Reader) remap() error {
 	return nil
 }
 
+// Rewind makes the next Next return the newest frame even if this reader returned it before.
+func (r *Reader) Rewind() { r.last = 0 }
+
 // Next copies the newest complete frame into dst if it is newer than the last one returned,
 // and reports whether it did. It never waits for the writer: a frame the writer is
 // overwriting is retried a few times, then left for the next call.

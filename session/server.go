@@ -185,8 +185,8 @@ func (s *Server) dispatch(ctx context.Context, line []byte) Response {
 	return resp
 }
 
-// decodeArgs unmarshals a request's args into v; empty args leave v as it is.
-func decodeArgs(op string, raw json.RawMessage, v any) error {
+// DecodeArgs unmarshals a request's args into v; empty args leave v as it is.
+func DecodeArgs(op string, raw json.RawMessage, v any) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}

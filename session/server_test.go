@@ -46,7 +46,7 @@ func testServer() *Server {
 	s.Handle("echo", func(ctx context.Context, raw json.RawMessage) (any, error) { return raw, nil })
 	s.Handle(OpSet, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a SetArgs
-		if err := decodeArgs(OpSet, raw, &a); err != nil {
+		if err := DecodeArgs(OpSet, raw, &a); err != nil {
 			return nil, err
 		}
 		return SetResult{Value: a.Value}, nil

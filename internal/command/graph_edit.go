@@ -16,7 +16,7 @@ import (
 	scopesession "github.com/scopenative/scope/session"
 )
 
-// nodeMaker is a run's session.NodeMaker: pipelines from the run's catalog, sources opened
+// nodeMaker is a run's host.NodeMaker: pipelines from the run's catalog, sources opened
 // with the run's source options (and played live as the run's own are).
 type nodeMaker struct {
 	ctx  context.Context

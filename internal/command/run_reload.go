@@ -14,7 +14,7 @@ import (
 	"github.com/scopenative/scope/plugins/hotswap"
 	"github.com/scopenative/scope/plugins/store"
 	"github.com/scopenative/scope/plugins/watch"
-	scopesession "github.com/scopenative/scope/session"
+	sessionhost "github.com/scopenative/scope/session/host"
 )
 
 // watchFlag is `scope run --watch`.
@@ -32,7 +32,7 @@ type reloadRun struct {
 
 // startReload registers the reload operation on the session (host may be nil when the run
 // has no session) and starts watching with --watch.
-func (a *app) startReload(ctx context.Context, cmd *cli.Command, eng *engine.Engine, host *scopesession.Host) *reloadRun {
+func (a *app) startReload(ctx context.Context, cmd *cli.Command, eng *engine.Engine, host *sessionhost.Host) *reloadRun {
 	r := &reloadRun{swapper: hotswap.New(eng, loader.Options{Logger: a.logger(cmd)}, func(msg string) {
 		fmt.Fprintf(a.io.Err, "%s\n", msg)
 	})}

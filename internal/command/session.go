@@ -23,6 +23,7 @@ import (
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
 	scopesession "github.com/scopenative/scope/session"
+	sessionhost "github.com/scopenative/scope/session/host"
 )
 
 // previewBinary is the name of the preview executable (cmd/scope-preview).
@@ -42,7 +43,7 @@ func sessionFlags() []cli.Flag {
 type sessionRun struct {
 	a       *app
 	cmd     *cli.Command
-	host    *scopesession.Host
+	host    *sessionhost.Host
 	conv    audio.Converter
 	wav     *audio.WAVWriter
 	wavPath string
@@ -54,8 +55,8 @@ type sessionRun struct {
 	audioSecs float64
 	started   time.Time
 
-	sigCtx      context.Context                   // ends on SIGINT/SIGTERM
-	dropTo      atomic.Pointer[scopesession.Host] // counts source drops (from the source's goroutine)
+	sigCtx      context.Context                  // ends on SIGINT/SIGTERM
+	dropTo      atomic.Pointer[sessionhost.Host] // counts source drops (from the source's goroutine)
 	preview     *exec.Cmd
 	previewDone chan error
 }
@@ -146,10 +147,10 @@ func (s *sessionRun) onAudio(_ int, a *loader.Audio) {
 // start hosts the session (a failure to do so is a warning: the run goes on headless) and,
 // with --preview, starts scope-preview attached to it; stop ends the run.
 // nodes makes what the session's edit ops add.
-func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc, nodes scopesession.NodeMaker) error {
+func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc, nodes sessionhost.NodeMaker) error {
 	dir, err := scopesession.DefaultDir(s.a.io.Env)
 	if err == nil {
-		s.host, err = scopesession.Start(scopesession.HostConfig{Dir: dir, Engine: eng, Stop: stop, Nodes: nodes})
+		s.host, err = sessionhost.Start(sessionhost.Config{Dir: dir, Engine: eng, Stop: stop, Nodes: nodes})
 	}
 	if err != nil {
 		if s.cmd.Bool("preview") {

@@ -1,4 +1,4 @@
-package session
+package host
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/session"
 )
 
 // NodeMaker makes what the graph edit ops put into a running graph; the application that
@@ -33,8 +34,8 @@ type NodeMaker interface {
 const errNoMaker = "this session cannot create nodes (it was started without a node maker)"
 
 // GraphOf is the wire form of the engine's running graph.
-func GraphOf(eng *engine.Engine) GraphResult {
-	res := GraphResult{Nodes: []GraphNode{}, Edges: []GraphEdge{}}
+func GraphOf(eng *engine.Engine) session.GraphResult {
+	res := session.GraphResult{Nodes: []session.GraphNode{}, Edges: []session.GraphEdge{}}
 	g := eng.Graph()
 	if g == nil {
 		return res
@@ -45,7 +46,7 @@ func GraphOf(eng *engine.Engine) GraphResult {
 		stage[st.Name] = i
 	}
 	for _, n := range g.Nodes {
-		gn := GraphNode{Name: n.Name, Kind: n.Kind.String()}
+		gn := session.GraphNode{Name: n.Name, Kind: n.Kind.String()}
 		switch n.Kind {
 		case graph.Pipeline:
 			gn.Pipeline, gn.Mode = n.PipelineID, n.Mode.String()
@@ -61,7 +62,7 @@ func GraphOf(eng *engine.Engine) GraphResult {
 		res.Nodes = append(res.Nodes, gn)
 	}
 	for _, e := range g.Edges {
-		ge := GraphEdge{From: e.From, To: e.To, Port: e.Port}
+		ge := session.GraphEdge{From: e.From, To: e.To, Port: e.Port}
 		if ports, _ := eng.Ports(e.To); e.Port < len(ports) {
 			ge.PortName = ports[e.Port]
 		}
@@ -121,7 +122,7 @@ func nodeOf(eng *engine.Engine, name string) *graph.Node {
 // registerEdits adds the graph op and the edit ops.
 func (h *Host) registerEdits() {
 	eng := h.cfg.Engine
-	h.server.Handle(OpGraph, func(context.Context, json.RawMessage) (any, error) {
+	h.server.Handle(session.OpGraph, func(context.Context, json.RawMessage) (any, error) {
 		return GraphOf(eng), nil
 	})
 	done := func(err error) (any, error) {
@@ -130,14 +131,14 @@ func (h *Host) registerEdits() {
 		}
 		return GraphOf(eng), nil
 	}
-	h.server.Handle(OpAddNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a AddNodeArgs
-		if err := decodeArgs(OpAddNode, raw, &a); err != nil {
+	h.server.Handle(session.OpAddNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.AddNodeArgs
+		if err := session.DecodeArgs(session.OpAddNode, raw, &a); err != nil {
 			return nil, err
 		}
 		what := "add node " + a.Name
 		if a.Name == "" || a.Pipeline == "" {
-			return nil, fmt.Errorf("%s: give the node a name and a pipeline", OpAddNode)
+			return nil, fmt.Errorf("%s: give the node a name and a pipeline", session.OpAddNode)
 		}
 		if h.cfg.Nodes == nil {
 			return nil, fmt.Errorf("%s: %s", what, errNoMaker)
@@ -176,16 +177,16 @@ func (h *Host) registerEdits() {
 		}
 		return GraphOf(eng), nil
 	})
-	h.server.Handle(OpRemoveNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a NodeArgs
-		if err := decodeArgs(OpRemoveNode, raw, &a); err != nil {
+	h.server.Handle(session.OpRemoveNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.NodeArgs
+		if err := session.DecodeArgs(session.OpRemoveNode, raw, &a); err != nil {
 			return nil, err
 		}
 		return done(eng.RemoveNode(a.Name))
 	})
-	h.server.Handle(OpReplaceNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a ReplaceNodeArgs
-		if err := decodeArgs(OpReplaceNode, raw, &a); err != nil {
+	h.server.Handle(session.OpReplaceNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.ReplaceNodeArgs
+		if err := session.DecodeArgs(session.OpReplaceNode, raw, &a); err != nil {
 			return nil, err
 		}
 		what := "replace node " + a.Name
@@ -209,8 +210,8 @@ func (h *Host) registerEdits() {
 		return GraphOf(eng), nil
 	})
 	edge := func(op string, raw json.RawMessage) (graph.Edge, error) {
-		var a EdgeArgs
-		if err := decodeArgs(op, raw, &a); err != nil {
+		var a session.EdgeArgs
+		if err := session.DecodeArgs(op, raw, &a); err != nil {
 			return graph.Edge{}, err
 		}
 		to, p, err := target(eng, a.To, a.Port)
@@ -219,23 +220,23 @@ func (h *Host) registerEdits() {
 		}
 		return graph.Edge{From: a.From, To: to, Port: p}, nil
 	}
-	h.server.Handle(OpConnect, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		e, err := edge(OpConnect, raw)
+	h.server.Handle(session.OpConnect, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		e, err := edge(session.OpConnect, raw)
 		if err != nil {
 			return nil, err
 		}
 		return done(eng.Connect(e))
 	})
-	h.server.Handle(OpDisconnect, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		e, err := edge(OpDisconnect, raw)
+	h.server.Handle(session.OpDisconnect, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		e, err := edge(session.OpDisconnect, raw)
 		if err != nil {
 			return nil, err
 		}
 		return done(eng.Disconnect(e))
 	})
-	h.server.Handle(OpSwitchSource, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a SwitchSourceArgs
-		if err := decodeArgs(OpSwitchSource, raw, &a); err != nil {
+	h.server.Handle(session.OpSwitchSource, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.SwitchSourceArgs
+		if err := session.DecodeArgs(session.OpSwitchSource, raw, &a); err != nil {
 			return nil, err
 		}
 		what := "switch source " + a.Name

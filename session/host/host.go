@@ -1,11 +1,13 @@
-package session
+// Package host is the host side of a session: the control socket's operations on a running
+// engine (info, set, pause, the graph and its live edits), the frame ring it publishes to and
+// the info file that makes it visible. Clients (the preview, the CLI, the HTTP server) need
+// only package session: protocol, client and ring reader.
+package host
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,17 +18,18 @@ import (
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/session"
 )
 
-// HostConfig describes the session a Host serves.
-type HostConfig struct {
-	// Dir is the runtime directory (see DefaultDir).
-	Dir Dir
+// Config describes the session a Host serves.
+type Config struct {
+	// Dir is the runtime directory (see session.DefaultDir).
+	Dir session.Dir
 	// Engine runs the chain; its instances give the schema, SetParams/SetPaused take changes.
 	Engine *engine.Engine
-	// Stop ends the run (OpStop); nil makes OpStop fail.
+	// Stop ends the run (session.OpStop); nil makes session.OpStop fail.
 	Stop func()
-	// Slots is the number of frame slots in the ring (0 = DefaultSlots).
+	// Slots is the number of frame slots in the ring (0 = session.DefaultSlots).
 	Slots int
 	// Nodes makes the instances and sources that add-node, replace-node and switch-source
 	// need; nil refuses those ops (remove-node, connect and disconnect still work).
@@ -36,12 +39,12 @@ type HostConfig struct {
 // Host is a running session: its info file, control socket and frame ring. Publish and
 // PublishAudio are called by the engine's goroutine; everything else from any goroutine.
 type Host struct {
-	cfg      HostConfig
-	info     Info
+	cfg      Config
+	info     session.Info
 	infoPath string
-	ring     *Writer
+	ring     *session.Writer
 	ln       net.Listener
-	server   *Server
+	server   *session.Server
 	cancel   context.CancelFunc
 	done     chan struct{}
 	started  time.Time
@@ -51,7 +54,7 @@ type Host struct {
 	height   int
 	lastPub  time.Time
 	interval time.Duration // moving average of the time between published frames
-	reader   *Reader
+	reader   *session.Reader
 	closed   bool
 
 	pubMu sync.Mutex // held while the ring is written, so Close never unmaps under a writer
@@ -61,24 +64,24 @@ type Host struct {
 
 // Start creates a session for the engine's chain: the frame ring, the control socket (served
 // in the background until Close) and, last, the info file that makes it visible to List.
-func Start(cfg HostConfig) (*Host, error) {
+func Start(cfg Config) (*Host, error) {
 	if cfg.Engine == nil {
 		return nil, fmt.Errorf("start session: no engine")
 	}
 	if cfg.Slots == 0 {
-		cfg.Slots = DefaultSlots
+		cfg.Slots = session.DefaultSlots
 	}
-	id, err := newID()
+	id, err := session.NewID()
 	if err != nil {
 		return nil, err
 	}
-	h := &Host{cfg: cfg, server: NewServer(), done: make(chan struct{}), started: time.Now()}
-	h.info = Info{ID: id, PID: os.Getpid(), Started: h.started.UTC().Truncate(time.Millisecond),
-		Socket: filepath.Join(string(cfg.Dir), id+".sock"), SHM: cfg.Dir.shmPath(id)}
+	h := &Host{cfg: cfg, server: session.NewServer(), done: make(chan struct{}), started: time.Now()}
+	h.info = session.Info{ID: id, PID: os.Getpid(), Started: h.started.UTC().Truncate(time.Millisecond),
+		Socket: filepath.Join(string(cfg.Dir), id+".sock"), SHM: cfg.Dir.SHMPath(id)}
 	for _, in := range cfg.Engine.Instances() {
 		h.info.Chain = append(h.info.Chain, in.Pipeline().ID)
 	}
-	if h.ring, err = CreateWriter(h.info.SHM, cfg.Slots); err != nil {
+	if h.ring, err = session.CreateWriter(h.info.SHM, cfg.Slots); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
 	}
 	os.Remove(h.info.Socket)
@@ -95,7 +98,7 @@ func Start(cfg HostConfig) (*Host, error) {
 		defer close(h.done)
 		h.server.Serve(ctx, h.ln)
 	}()
-	if h.infoPath, err = cfg.Dir.writeInfo(h.info); err != nil {
+	if h.infoPath, err = cfg.Dir.WriteInfo(h.info); err != nil {
 		h.Close()
 		return nil, fmt.Errorf("start session: %w", err)
 	}
@@ -103,10 +106,10 @@ func Start(cfg HostConfig) (*Host, error) {
 }
 
 // Info returns the session's description.
-func (h *Host) Info() Info { return h.info }
+func (h *Host) Info() session.Info { return h.info }
 
 // Server returns the control server, for registering more operations (Handle).
-func (h *Host) Server() *Server { return h.server }
+func (h *Host) Server() *session.Server { return h.server }
 
 // Engine returns the engine the session controls.
 func (h *Host) Engine() *engine.Engine { return h.cfg.Engine }
@@ -190,14 +193,14 @@ func (h *Host) Close() error {
 func durMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // stats returns the live counters.
-func (h *Host) stats() LiveStats {
+func (h *Host) stats() session.LiveStats {
 	live := h.cfg.Engine.Live()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := LiveStats{Frames: live.Frames, Errors: live.Errors, Late: live.Late, Dropped: h.dropped.Load(),
+	s := session.LiveStats{Frames: live.Frames, Errors: live.Errors, Late: live.Late, Dropped: h.dropped.Load(),
 		Width: h.width, Height: h.height, ElapsedMS: float64(time.Since(h.started)) / float64(time.Millisecond)}
 	for _, sk := range live.Sinks {
-		s.Sinks = append(s.Sinks, SinkInfo{Name: sk.Name, Frames: sk.Frames, Dropped: sk.Dropped,
+		s.Sinks = append(s.Sinks, session.SinkInfo{Name: sk.Name, Frames: sk.Frames, Dropped: sk.Dropped,
 			LatencyMS: durMS(sk.Latency), P50MS: durMS(sk.P50), P99MS: durMS(sk.P99)})
 	}
 	// A rate is only meaningful while frames keep coming.
@@ -210,15 +213,15 @@ func (h *Host) stats() LiveStats {
 // registerBuiltins adds info, set, pause, resume, stop and save-frame.
 func (h *Host) registerBuiltins() {
 	eng := h.cfg.Engine
-	h.server.Handle(OpInfo, func(ctx context.Context, _ json.RawMessage) (any, error) {
-		res := InfoResult{Session: h.info, Paused: eng.Paused(), Stats: h.stats(), Prompts: []Prompt{}}
+	h.server.Handle(session.OpInfo, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		res := session.InfoResult{Session: h.info, Paused: eng.Paused(), Stats: h.stats(), Prompts: []session.Prompt{}}
 		for _, p := range eng.Prompts() {
-			res.Prompts = append(res.Prompts, Prompt{Text: p.Text, Weight: p.Weight})
+			res.Prompts = append(res.Prompts, session.Prompt{Text: p.Text, Weight: p.Weight})
 		}
 		live := eng.Live()
 		for i, in := range eng.Instances() {
 			p := in.Pipeline()
-			st := StageInfo{Index: i, Plugin: p.Library().Path(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
+			st := session.StageInfo{Index: i, Plugin: p.Library().Path(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
 			vals := eng.Values(i)
 			for j, q := range p.Params {
 				if j < len(vals) {
@@ -236,9 +239,9 @@ func (h *Host) registerBuiltins() {
 		}
 		return res, nil
 	})
-	h.server.Handle(OpSet, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a SetArgs
-		if err := decodeArgs(OpSet, raw, &a); err != nil {
+	h.server.Handle(session.OpSet, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.SetArgs
+		if err := session.DecodeArgs(session.OpSet, raw, &a); err != nil {
 			return nil, err
 		}
 		// One engine call reads, checks and updates the values under the engine's lock, so
@@ -247,11 +250,11 @@ func (h *Host) registerBuiltins() {
 		if err != nil {
 			return nil, fmt.Errorf("set: %w", err)
 		}
-		return SetResult{Value: v.Text()}, nil
+		return session.SetResult{Value: v.Text()}, nil
 	})
-	h.server.Handle(OpPrompts, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a PromptsArgs
-		if err := decodeArgs(OpPrompts, raw, &a); err != nil {
+	h.server.Handle(session.OpPrompts, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.PromptsArgs
+		if err := session.DecodeArgs(session.OpPrompts, raw, &a); err != nil {
 			return nil, err
 		}
 		var ps []loader.Prompt
@@ -265,24 +268,24 @@ func (h *Host) registerBuiltins() {
 		eng.SetPrompts(ps)
 		return map[string]int{"prompts": len(ps)}, nil
 	})
-	h.server.Handle(OpPause, func(context.Context, json.RawMessage) (any, error) {
+	h.server.Handle(session.OpPause, func(context.Context, json.RawMessage) (any, error) {
 		eng.SetPaused(true)
 		return map[string]bool{"paused": true}, nil
 	})
-	h.server.Handle(OpResume, func(context.Context, json.RawMessage) (any, error) {
+	h.server.Handle(session.OpResume, func(context.Context, json.RawMessage) (any, error) {
 		eng.SetPaused(false)
 		return map[string]bool{"paused": false}, nil
 	})
-	h.server.Handle(OpStop, func(context.Context, json.RawMessage) (any, error) {
+	h.server.Handle(session.OpStop, func(context.Context, json.RawMessage) (any, error) {
 		if h.cfg.Stop == nil {
 			return nil, fmt.Errorf("stop: this session cannot be stopped remotely")
 		}
 		h.cfg.Stop()
 		return map[string]bool{"stopping": true}, nil
 	})
-	h.server.Handle(OpSaveFrame, func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var a SaveFrameArgs
-		if err := decodeArgs(OpSaveFrame, raw, &a); err != nil {
+	h.server.Handle(session.OpSaveFrame, func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var a session.SaveFrameArgs
+		if err := session.DecodeArgs(session.OpSaveFrame, raw, &a); err != nil {
 			return nil, err
 		}
 		return h.saveFrame(a.Path)
@@ -290,70 +293,53 @@ func (h *Host) registerBuiltins() {
 }
 
 // saveFrame writes the newest published frame as PNG.
-func (h *Host) saveFrame(path string) (SaveFrameResult, error) {
+func (h *Host) saveFrame(path string) (session.SaveFrameResult, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return SaveFrameResult{}, fmt.Errorf("save-frame: the session has ended")
+		return session.SaveFrameResult{}, fmt.Errorf("save-frame: the session has ended")
 	}
 	if h.reader == nil {
-		r, err := OpenReader(h.info.SHM)
+		r, err := session.OpenReader(h.info.SHM)
 		if err != nil {
-			return SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
+			return session.SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
 		}
 		h.reader = r
 	}
-	var f Frame
-	h.reader.last = 0 // the newest frame, even if this reader returned it before
+	var f session.Frame
+	h.reader.Rewind() // the newest frame, even if this reader returned it before
 	ok, err := h.reader.Next(&f)
 	if err != nil {
-		return SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
+		return session.SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
 	}
 	if !ok {
-		return SaveFrameResult{}, fmt.Errorf("save-frame: no frame has been produced yet")
+		return session.SaveFrameResult{}, fmt.Errorf("save-frame: no frame has been produced yet")
 	}
 	if path == "" {
 		path = fmt.Sprintf("scope-%s-%06d.png", h.info.ID, f.Number)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
+		return session.SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
 	}
-	if err := WritePNG(abs, &f); err != nil {
-		return SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
+	if err := session.WritePNG(abs, &f); err != nil {
+		return session.SaveFrameResult{}, fmt.Errorf("save-frame: %w", err)
 	}
-	return SaveFrameResult{Path: abs, Frame: f.Number, Width: f.Width, Height: f.Height}, nil
+	return session.SaveFrameResult{Path: abs, Frame: f.Number, Width: f.Width, Height: f.Height}, nil
 }
 
-// Image returns the frame as an image (sharing no memory with it).
-func (f *Frame) Image() image.Image {
-	r := image.Rect(0, 0, f.Width, f.Height)
-	switch f.Channels {
-	case 1:
-		img := image.NewGray(r)
-		copy(img.Pix, f.Pix)
-		return img
-	case 4:
-		img := image.NewNRGBA(r)
-		copy(img.Pix, f.Pix)
-		return img
+// Schema converts a loader pipeline to its wire form.
+func Schema(p *loader.Pipeline) session.PipelineSchema {
+	s := session.PipelineSchema{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version,
+		SupportsPrompts: p.SupportsPrompts, ProducesAudio: p.ProducesAudio, Params: []session.ParamSchema{}}
+	for _, q := range p.Params {
+		ps := session.ParamSchema{Key: q.Key, Label: q.Label, Description: q.Description, Type: q.Type.String(),
+			Min: q.Min, Max: q.Max, Step: q.Step, Default: q.Default.Text(), LoadTime: q.LoadTime,
+			Hidden: q.Hidden, Category: q.Category, Order: q.Order}
+		for _, o := range q.Options {
+			ps.Options = append(ps.Options, session.EnumOption{Key: o.Key, Label: o.Label})
+		}
+		s.Params = append(s.Params, ps)
 	}
-	img := image.NewNRGBA(r)
-	for i, j := 0, 0; i+2 < len(f.Pix); i, j = i+3, j+4 {
-		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = f.Pix[i], f.Pix[i+1], f.Pix[i+2], 255
-	}
-	return img
-}
-
-// WritePNG writes the frame to path as PNG.
-func WritePNG(path string, f *Frame) error {
-	out, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := png.Encode(out, f.Image()); err != nil {
-		out.Close()
-		return fmt.Errorf("encode %s: %w", path, err)
-	}
-	return out.Close()
+	return s
 }

@@ -1,4 +1,4 @@
-package session_test
+package host_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
 	"github.com/scopenative/scope/session"
+	"github.com/scopenative/scope/session/host"
 )
 
 // maker is the test's NodeMaker: pipelines from the loaded libraries, sources from media.
@@ -54,7 +55,7 @@ func (m *maker) Switched(name string, _ media.Source) { m.switched = append(m.sw
 
 // graphSession runs src -> inv (invert) -> the ring at fps, live, with edit ops.
 type graphSession struct {
-	host   *session.Host
+	host   *host.Host
 	eng    *engine.Engine
 	client *session.Client
 	ring   *session.Reader
@@ -91,7 +92,7 @@ func startGraphSession(t *testing.T, fps float64) *graphSession {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.host, err = session.Start(session.HostConfig{Dir: session.Dir(t.TempDir()), Engine: s.eng, Stop: cancel, Nodes: mk})
+	s.host, err = host.Start(host.Config{Dir: session.Dir(t.TempDir()), Engine: s.eng, Stop: cancel, Nodes: mk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package session_test
+package host_test
 
 import (
 	"context"
@@ -18,11 +18,12 @@ import (
 	"github.com/scopenative/scope/internal/plugintest"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/session"
+	"github.com/scopenative/scope/session/host"
 )
 
 // running is a color-generator session served from a test.
 type running struct {
-	host   *session.Host
+	host   *host.Host
 	eng    *engine.Engine
 	client *session.Client
 	done   chan error
@@ -50,7 +51,7 @@ func startSession(t *testing.T, dir session.Dir) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.host, err = session.Start(session.HostConfig{Dir: dir, Engine: r.eng, Stop: cancel})
+	r.host, err = host.Start(host.Config{Dir: dir, Engine: r.eng, Stop: cancel})
 	if err != nil {
 		t.Fatal(err)
 	}
