@@ -26,12 +26,19 @@ func Root(t testing.TB) string {
 // with the compiler's output if compilation fails.
 func BuildC(t testing.TB, out string, sources []string, defines ...string) string {
 	t.Helper()
+	return BuildCAgainst(t, out, filepath.Join(Root(t), "include"), sources, defines...)
+}
+
+// BuildCAgainst is BuildC with the headers of includeDir (the folder holding scope/plugin.h)
+// instead of the repository's own: a frozen copy of an older ABI's header, for example.
+func BuildCAgainst(t testing.TB, out, includeDir string, sources []string, defines ...string) string {
+	t.Helper()
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		t.Fatalf("plugintest: a C compiler is needed to build test plugins: %v (install gcc)", err)
 	}
 	args := []string{"-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-pedantic", "-Werror", "-Wno-unused-function",
-		"-shared", "-fPIC", "-fvisibility=hidden", "-I", filepath.Join(Root(t), "include"), "-o", out}
+		"-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDir, "-o", out}
 	for _, d := range defines {
 		args = append(args, "-D"+d)
 	}
