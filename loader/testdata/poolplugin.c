@@ -100,6 +100,27 @@ static scope_status w_call(void *inst, const scope_call *call, scope_error *err)
     return SCOPE_OK;
 }
 
+/* "aligned" fills the output with the ABI 1.1 guarantees it sees: bit 0 the input's data and
+ * pitch are multiples of SCOPE_FRAME_ALIGNMENT, bit 1 the output's, bit 2 they do not overlap. */
+static int is_aligned(const scope_frame *f)
+{
+    return ((uintptr_t)f->data % SCOPE_FRAME_ALIGNMENT) == 0 && (f->pitch % SCOPE_FRAME_ALIGNMENT) == 0;
+}
+
+static scope_status a_call(void *inst, const scope_call *call, scope_error *err)
+{
+    const scope_frame *in = call->inputs[0].frames[0];
+    scope_frame *out = call->output;
+    const uint8_t *i0 = (const uint8_t *)in->data, *i1 = i0 + (size_t)in->pitch * in->height;
+    const uint8_t *o0 = (const uint8_t *)out->data, *o1 = o0 + (size_t)out->pitch * out->height;
+    uint8_t v = (uint8_t)(is_aligned(in) | is_aligned(out) << 1 | (o1 <= i0 || i1 <= o0) << 2), rgba[4];
+    (void)inst;
+    (void)err;
+    rgba[0] = rgba[1] = rgba[2] = rgba[3] = v;
+    scope_frame_fill_u8(out, rgba);
+    return SCOPE_OK;
+}
+
 static const scope_mode_desc p_modes[] = {SCOPE_MODE(SCOPE_MODE_VIDEO, 1, 0, 0, 1)};
 static const scope_param_desc p_params[] = {
     SCOPE_BOOL_PARAM("nested", "Nested", "split each range again", 0),
@@ -111,6 +132,8 @@ static const scope_pipeline_desc pipelines[] = {
      .destroy = p_destroy, .prepare = p_prepare, .call = p_call},
     {.struct_size = sizeof(scope_pipeline_desc), .id = "workers", .name = "Workers", .modes = p_modes,
      .mode_count = 1, .create = p_create, .destroy = p_destroy, .prepare = p_prepare, .call = w_call},
+    {.struct_size = sizeof(scope_pipeline_desc), .id = "aligned", .name = "Aligned", .modes = p_modes,
+     .mode_count = 1, .create = p_create, .destroy = p_destroy, .prepare = p_prepare, .call = a_call},
 };
 
 SCOPE_DEFINE_PLUGIN("pool-test", "1.0.0", "thread pool tests", pipelines)
