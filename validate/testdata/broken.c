@@ -16,6 +16,8 @@
  *   LEAK              every create() leaks 1 MiB (touched)               -> memory-growth
  *   SHARED_SCRATCH    instances share one scratch buffer                 -> parallel
  *   IGNORE_PITCH      steps input rows by width*channels                 -> pitch
+ *   ASSUME_ALIGN_128  rounds its input rows down to 128 bytes, as if the host aligned them
+ *                     to more than SCOPE_FRAME_ALIGNMENT                  -> alignment
  *   REFUSE_ODD        call() fails for sizes under 2x2                   -> sizes
  *   BAD_DESCRIPTOR    min_value > max_value (the loader refuses it)      -> descriptor
  *   BAD_ENUM_KEY      an enum option key with a leading space            -> enum-keys
@@ -230,6 +232,8 @@ static scope_status probe_call(void *inst, const scope_call *call, scope_error *
     for (y = 0; y < in->height; y++) {
 #if defined(IGNORE_PITCH)
         const uint8_t *src = (const uint8_t *)in->data + (size_t)y * n;
+#elif defined(ASSUME_ALIGN_128)
+        const uint8_t *src = (const uint8_t *)((uintptr_t)scope_frame_row(in, y) & ~(uintptr_t)127);
 #else
         const uint8_t *src = scope_frame_row(in, y);
 #endif
