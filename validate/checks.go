@@ -96,7 +96,7 @@ func checkTable() []checkDef {
 		{id: "param-fuzz", level: modeLevel, run: checkParamFuzz,
 			doc: "prepare and call succeed with every parameter at its bounds and at random values changed between frames, load-time ones included"},
 		{id: "wrong-order", level: modeLevel, run: checkWrongOrder,
-			doc: "call before prepare returns SCOPE_ERROR_BAD_STATE; destroy after create, after prepare, and of NULL do not crash"},
+			doc: "call before prepare (which the host never makes) neither crashes nor writes out of place, and is not an error other than SCOPE_ERROR_BAD_STATE (warning); destroy after create, after prepare, and of NULL do not crash"},
 		{id: "memory-growth", level: modeLevel, run: checkMemoryGrowth,
 			doc: "100 create/prepare/call/destroy cycles grow the resident memory by under 1 MiB (warning) / 8 MiB (failure)"},
 		{id: "parallel", level: modeLevel, run: checkParallel,

@@ -546,8 +546,11 @@ func refusal(err error) bool {
 }
 
 // callUnprepared calls a fresh instance before any prepare with frames of the mode's
-// defaults, as a confused host would.
-func (e *env) callUnprepared(in *loader.Instance) error {
+// defaults, as a confused host would (this host never does: ABI 1.1 promises call() only
+// after a successful prepare()). It returns the call's error and the writes it made outside
+// the output's pixels or into its inputs.
+func (e *env) callUnprepared(in *loader.Instance) (error, []string) {
+	var frames []*testFrame
 	mi, _ := e.p.ModeInfo(e.mode)
 	outFmt := frame.Format{Width: 7, Height: 3, Channels: 3, Elem: frame.U8}
 	args := &loader.CallArgs{TimestampUS: 0}
@@ -555,22 +558,41 @@ func (e *env) callUnprepared(in *loader.Instance) error {
 		for range e.p.InputPorts {
 			list := make([]*frame.Frame, max(mi.InputSize, 1))
 			for k := range list {
-				list[k] = newTestFrame(outFmt, 0, "input").f
-				fillFrame(list[k], uint64(k))
+				t := newTestFrame(outFmt, 0, "input")
+				fillFrame(t.f, uint64(k))
+				list[k] = t.f
+				frames = append(frames, t)
 			}
 			args.Inputs = append(args.Inputs, list)
 		}
 	} else {
 		outFmt.Width, outFmt.Height = mi.Width, mi.Height
 	}
+	var out *testFrame
 	if e.p.ProducesVideo {
-		args.Output = newTestFrame(outFmt, 0, "the output").f
+		out = newTestFrame(outFmt, 0, "the output")
+		args.Output = out.f
 	}
 	if e.p.ProducesAudio {
 		args.Audio = &loader.Audio{Samples: make([]float32, 2*4800)}
 	}
+	var before [][]byte
+	for _, t := range frames {
+		before = append(before, append([]byte(nil), t.f.Data...))
+	}
 	e.tr.step("call before any prepare (%v)", outFmt)
-	return in.CallUnprepared(args)
+	err := in.CallUnprepared(args)
+	var damage []string
+	for i, t := range frames {
+		damage = append(damage, t.outsideDamage(false)...)
+		if d := changed(before[i], t.f); d != "" {
+			damage = append(damage, t.name+" was modified: "+d)
+		}
+	}
+	if out != nil {
+		damage = append(damage, out.outsideDamage(true)...)
+	}
+	return err, damage
 }
 
 func checkWrongOrder(e *env) outcome {
@@ -594,12 +616,16 @@ func checkWrongOrder(e *env) outcome {
 	if in, err = e.create(nil, ""); err != nil {
 		return fail("create failed after a destroy: %s", msg(err))
 	}
-	err = e.callUnprepared(in)
+	first := "call before prepare returns SCOPE_ERROR_BAD_STATE"
+	err, damage := e.callUnprepared(in)
 	e.destroy(in)
+	if len(damage) > 0 {
+		return fail("call before any prepare: %s", strings.Join(damage, "; "))
+	}
 	var pe *loader.PluginError
 	switch {
 	case err == nil:
-		return fail("call before any prepare returned SCOPE_OK; it must return SCOPE_ERROR_BAD_STATE")
+		first = "call before prepare succeeds safely"
 	case errors.As(err, &pe) && pe.Status != abi.ErrorBadState:
 		advice = append(advice, fmt.Sprintf("call before any prepare returned %v, not SCOPE_ERROR_BAD_STATE", pe.Status))
 	}
@@ -644,7 +670,7 @@ func checkWrongOrder(e *env) outcome {
 	if len(advice) > 0 {
 		return warn("%s", strings.Join(advice, "; "))
 	}
-	return pass("call before prepare returns SCOPE_ERROR_BAD_STATE; destroy right after create, after prepare, and of NULL work; %s", second)
+	return pass("%s; destroy right after create, after prepare, and of NULL work; %s", first, second)
 }
 
 // destroyNull calls the pipeline's destroy with NULL, which the ABI says is ignored.

@@ -141,6 +141,8 @@ func TestBrokenPlugins(t *testing.T) {
 		{define: "NULL_EXTENSION", fails: map[string]string{"unknown-extension": `get_extension("scope.validate.no-such-extension/1") returned`}},
 		{define: "EXTRA_EXPORT", warns: map[string]string{"exports": "1 symbol exported besides scope_plugin_entry: probe_helper"}},
 		{define: "SLOW_REGISTER", warns: map[string]string{"register": "register_pipelines took"}},
+		{define: "UNPREPARED_OK"},
+		{define: "UNPREPARED_WRITE", fails: map[string]string{"wrong-order": "call before any prepare: 3 guard bytes changed after the output's last row"}},
 		{define: "BAD_STATE_CODE", warns: map[string]string{"wrong-order": "call before any prepare returned SCOPE_ERROR, not SCOPE_ERROR_BAD_STATE"}},
 	}
 	for _, c := range cases {

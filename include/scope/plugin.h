@@ -26,8 +26,9 @@
  * THE TICK
  *   - The host calls call() only after a prepare() of the same instance that returned success,
  *     with inputs and an output as that prepare's requirements asked. A failed prepare skips
- *     the tick: no call() follows it. (A plugin should still refuse a call() that comes first
- *     with SCOPE_ERROR_BAD_STATE rather than crash: `scope plugin validate` checks it.)
+ *     the tick: no call() follows it. So a plugin needs no "prepared" flag; it must only stay
+ *     safe if a broken host calls first (no crash, nothing written outside the output:
+ *     state that create() initialises does it; `scope plugin validate` checks it).
  *   - prepare() may run without a call() after it: while an input window fills (input_size > 1
  *     and fewer frames have arrived), when the host drops a frame, and when a run stops. Do
  *     the tick's work in call(), never in prepare().
@@ -548,9 +549,9 @@ typedef scope_status (*scope_prepare_fn)(void *instance, const scope_prepare_arg
 
 /** Processes one tick: reads inputs and params, writes call->output (and audio). The host
  *  calls it only after a successful prepare() of this instance, with what that prepare asked
- *  for; a plugin that is nonetheless called first should return SCOPE_ERROR_BAD_STATE rather
- *  than crash (the validator checks it; a zeroed instance from calloc usually does this for
- *  free). May split its rows across the host's workers with scope_parallel_for.
+ *  for. Called first anyway (by a broken host), it must not crash or write outside the output
+ *  (SCOPE_ERROR_BAD_STATE is the answer for a plugin that cannot run yet; the validator checks
+ *  it). May split its rows across the host's workers with scope_parallel_for.
  *  [instance] */
 typedef scope_status (*scope_call_fn)(void *instance, const scope_call *call, scope_error *err);
 
