@@ -198,3 +198,40 @@ func TestHostReportsWorkerCount(t *testing.T) {
 		pool.Close()
 	}
 }
+
+// FuzzPoolFor checks, for any count, grain and pool size, that For visits every item exactly
+// once in ranges that honour the grain.
+func FuzzPoolFor(f *testing.F) {
+	f.Add(uint16(1), uint16(1), uint8(1))
+	f.Add(uint16(1080), uint16(11), uint8(2))
+	f.Add(uint16(7), uint16(0), uint8(5))
+	f.Add(uint16(65535), uint16(65535), uint8(3))
+	pools := map[int]*loader.Pool{}
+	f.Fuzz(func(t *testing.T, count, grain uint16, workers uint8) {
+		n := int(workers%8) + 1
+		p, ok := pools[n]
+		if !ok {
+			p = loader.NewPool(n)
+			pools[n] = p
+		}
+		hits := make([]atomic.Int32, count)
+		var bad atomic.Int32
+		p.For(uint32(count), uint32(grain), func(b, e uint32) {
+			if b >= e || e > uint32(count) || (e-b < max(uint32(grain), 1) && e != uint32(count)) {
+				bad.Add(1)
+				return
+			}
+			for i := b; i < e; i++ {
+				hits[i].Add(1)
+			}
+		})
+		if bad.Load() != 0 {
+			t.Fatalf("count %d grain %d workers %d: %d bad ranges", count, grain, n, bad.Load())
+		}
+		for i := range hits {
+			if hits[i].Load() != 1 {
+				t.Fatalf("count %d grain %d workers %d: item %d ran %d times", count, grain, n, i, hits[i].Load())
+			}
+		}
+	})
+}
