@@ -148,13 +148,18 @@ func (a *app) dataDir() string {
 // with its name and never hides the others), and build/plugins beside a bin/scope built from
 // the repository.
 func (a *app) openCatalog(cmd *cli.Command) *catalog.Catalog {
+	return a.openCatalogWith(cmd, nil)
+}
+
+// openCatalogWith is openCatalog with the libraries' thread pool (nil: the loader's default).
+func (a *app) openCatalogWith(cmd *cli.Command, pool *loader.Pool) *catalog.Catalog {
 	paths := catalog.SearchPath(cmd.StringSlice("plugin"), a.io.Env(catalog.EnvPath))
 	installed, byPath, stateFailed := installedLibraries(a.dataDir())
 	paths = append(paths, installed...)
 	if exe, err := os.Executable(); err == nil {
 		paths = append(paths, catalog.SearchPath(nil, "", filepath.Join(filepath.Dir(exe), "..", "build", "plugins"))...)
 	}
-	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd), Pool: pool})
 	cat.Failed = append(stateFailed, cat.Failed...)
 	explainInstalled(cat, byPath)
 	return cat
