@@ -170,14 +170,18 @@ static inline uint32_t scope_worker_count(const scope_host *host)
 }
 
 /** Runs fn over [0, count) in ranges of at least `grain` items on the host's pool
- *  (scope_host.parallel_for has the contract), or as fn(ctx, 0, count) on this thread when the
- *  host has no pool (a 1.0 host, host == NULL). */
+ *  (scope_host.parallel_for has the contract), or as fn(ctx, 0, count) on this thread when
+ *  there is nothing to split: the host has no pool (a 1.0 host, host == NULL), the pool has one
+ *  worker, or count fits in one range. The last two skip the call into the host, which would
+ *  run the one range on this thread anyway. */
 static inline void scope_parallel_for(const scope_host *host, uint32_t count, uint32_t grain,
                                       scope_range_fn fn, void *ctx)
 {
     if (count == 0) return;
-    if (scope_host_has_pool(host)) host->parallel_for(host, count, grain, fn, ctx);
-    else fn(ctx, 0, count);
+    if (scope_worker_count(host) > 1 && count > (grain ? grain : 1u))
+        host->parallel_for(host, count, grain, fn, ctx);
+    else
+        fn(ctx, 0, count);
 }
 
 /** Address of row y of a host frame. */
