@@ -38,10 +38,10 @@ func (a *app) runCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
-			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, Usage: "stop after N output frames (default: until the source ends; 1 for a text-mode chain writing one image)"},
+			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, HideDefault: true, Usage: "stop after N output frames; without it a run ends with the source, and a run writing one image (.png, .jpg) takes one frame, in either mode"},
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
 			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
-			&cli.FloatFlag{Name: "fps", Usage: "pace the chain to this rate (default: as fast as it runs)"},
+			&cli.FloatFlag{Name: "fps", HideDefault: true, Usage: "pace the chain to this rate (default: as fast as it runs)"},
 			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (one per flag, commas kept; repeatable)"},
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
@@ -304,7 +304,12 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if g := cmd.Duration("stop-grace"); g <= 0 {
 		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
 	}
-	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
+	// A single image takes one frame and ends, whatever the mode and the source (writing
+	// it again for every frame of an endless test pattern would never end).
+	if frames == 0 && isStill(output) && !cmd.Bool("preview") {
+		frames = 1
+	}
+	if frames == 0 && s.source == nil && output == "null" && !cmd.Bool("preview") {
 		frames = 1
 	}
 

@@ -1,0 +1,81 @@
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scopenative/scope/internal/command"
+)
+
+// scopeEnv runs the CLI in-process with exactly the environment env (plus a fresh SCOPE_HOME),
+// giving up after 20 seconds (a run that never ends fails the test instead of hanging it).
+func scopeEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	if env["SCOPE_HOME"] == "" {
+		env["SCOPE_HOME"] = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := command.Main(ctx, append([]string{"scope"}, args...), command.IO{
+		In: strings.NewReader(""), Out: &out, Err: &errb, Env: func(k string) string { return env[k] },
+	})
+	if ctx.Err() != nil {
+		t.Fatalf("scope %s did not end within 20s (exit %d)\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return code, out.String(), errb.String()
+}
+
+// TestStillOutputTakesOneFrame: `scope run invert -o out.png` on the endless default test
+// pattern writes one frame and ends, as a text-mode chain writing one image does.
+func TestStillOutputTakesOneFrame(t *testing.T) {
+	lib := plugins(t)
+	for _, chain := range []string{"invert", "color-generator"} {
+		out := filepath.Join(t.TempDir(), "out.png")
+		code, stdout, stderr := scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib}, "run", chain, "--size", "32x16", "-o", out)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", chain, code, stderr)
+		}
+		if !strings.HasPrefix(stdout, "1 frames") || !strings.Contains(stdout, "wrote "+out+"\n") {
+			t.Errorf("%s: want one frame written to %s, got:\n%s", chain, out, stdout)
+		}
+		if _, err := os.Stat(out); err != nil {
+			t.Errorf("%s: %v", chain, err)
+		}
+	}
+}
+
+// TestRunHelpOneDefaultEach: `scope run --help` states one default per flag (the usage text's
+// own, not urfave's "(default: 0)" beside it), and says what --frames does without a value.
+func TestRunHelpOneDefaultEach(t *testing.T) {
+	code, stdout, stderr := scopeEnv(t, map[string]string{}, "run", "--help")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, line := range strings.Split(stdout, "\n") {
+		if strings.Count(line, "(default") > 1 {
+			t.Errorf("two defaults: %s", strings.TrimSpace(line))
+		}
+		if strings.Contains(line, "--frames int") && !strings.Contains(line, "one image (.png, .jpg) takes one frame") {
+			t.Errorf("--frames does not say what a single-image output does: %s", strings.TrimSpace(line))
+		}
+	}
+}
+
+// TestPreviewWithoutDisplay: --preview (and `scope preview`) where DISPLAY is unset fails
+// at once with the fix, before any window code could panic.
+func TestPreviewWithoutDisplay(t *testing.T) {
+	lib := plugins(t)
+	code, _, stderr := scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib, "XDG_RUNTIME_DIR": t.TempDir()}, "run", "color-generator", "--preview")
+	if code != command.ExitFailure || !strings.Contains(stderr, "error: no display: set DISPLAY (or run under Xvfb)") {
+		t.Errorf("run --preview: exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+		t.Errorf("run --preview printed a stack trace: %s", stderr)
+	}
+}
