@@ -79,3 +79,43 @@ func TestPreviewWithoutDisplay(t *testing.T) {
 		t.Errorf("run --preview printed a stack trace: %s", stderr)
 	}
 }
+
+// listedIDs returns the pipeline ids of `scope pipelines` text output (the "id — Name" lines).
+func listedIDs(stdout string) []string {
+	var ids []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if id, _, ok := strings.Cut(line, " — "); ok && !strings.HasPrefix(line, " ") {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// TestPipelinesFilter: `scope pipelines PATTERN` keeps the ids containing (or globbing) the
+// pattern; --only keeps the --plugin files' pipelines; no match is a usage error naming it.
+func TestPipelinesFilter(t *testing.T) {
+	lib := plugins(t)
+	env := func() map[string]string { return map[string]string{"SCOPE_PLUGIN_PATH": lib} }
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pipelines", "frame-bl"}, "frame-blend"},
+		{[]string{"pipelines", "*-gen*"}, "color-generator"},
+		{[]string{"pipelines", "--plugin", filepath.Join(lib, "invert.so"), "--only"}, "invert"},
+		{[]string{"pipelines", "--plugin", filepath.Join(lib, "temporal.so"), "--only", "c*"}, "channel-mix"},
+	} {
+		code, stdout, stderr := scopeEnv(t, env(), c.args...)
+		if got := strings.Join(listedIDs(stdout), " "); code != 0 || got != c.want {
+			t.Errorf("%v: exit %d, ids %q, want %q\n%s", c.args, code, got, c.want, stderr)
+		}
+	}
+	code, _, stderr := scopeEnv(t, env(), "pipelines", "nosuch")
+	if code != command.ExitUsage || !strings.Contains(stderr, `no pipeline matches "nosuch"`) {
+		t.Errorf("no match: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = scopeEnv(t, env(), "pipelines", "--only")
+	if code != command.ExitUsage || !strings.Contains(stderr, "add --plugin FILE") {
+		t.Errorf("--only without --plugin: exit %d: %s", code, stderr)
+	}
+}
