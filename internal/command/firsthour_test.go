@@ -119,3 +119,52 @@ func TestPipelinesFilter(t *testing.T) {
 		t.Errorf("--only without --plugin: exit %d: %s", code, stderr)
 	}
 }
+
+// TestFrei0rQuirkNotesOnlyWhereAsked: the bridge's "skipped frei0r plugin pr0be" lines (known
+// bugs, nothing wrong with the machine) stay out of ordinary runs and -q, and show under -v and
+// in `scope doctor`; log lines carry no timestamp.
+func TestFrei0rQuirkNotesOnlyWhereAsked(t *testing.T) {
+	requireFrei0r(t)
+	found := false
+	for _, d := range frei0rFolders() {
+		if _, err := os.Stat(filepath.Join(d, "pr0be.so")); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		t.Skip("frei0r's pr0be.so (one of the quirks the bridge leaves out) is not installed")
+	}
+	lib := plugins(t)
+	env := func() map[string]string { return map[string]string{"SCOPE_PLUGIN_PATH": lib} }
+	const note = "frei0r: skipped frei0r plugin pr0be"
+	for _, args := range [][]string{
+		{"run", "color-generator", "--load-param", "width=8,height=8"},
+		{"run", "-q", "color-generator", "--load-param", "width=8,height=8"},
+		{"pipelines", "invert"},
+	} {
+		code, _, stderr := scopeEnv(t, env(), args...)
+		if code != 0 || strings.Contains(stderr, note) || strings.Contains(stderr, "level=WARN") {
+			t.Errorf("%v: exit %d, stderr:\n%s", args, code, stderr)
+		}
+	}
+	code, _, stderr := scopeEnv(t, env(), "-v", "pipelines", "invert")
+	if code != 0 || !strings.Contains(stderr, note) || strings.Contains(stderr, "time=") {
+		t.Errorf("-v pipelines: exit %d, want the note without a timestamp:\n%s", code, stderr)
+	}
+	code, stdout, stderr := scopeEnv(t, env(), "doctor")
+	if code != 0 || !strings.Contains(stdout, "note: "+note) || strings.Contains(stderr, note) {
+		t.Errorf("doctor: exit %d, want the note in the report:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+// TestDoctorListsAFolderOnce: a folder named twice on the search path (x and x/./) is one line.
+func TestDoctorListsAFolderOnce(t *testing.T) {
+	lib := plugins(t)
+	code, stdout, stderr := scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib + ":" + lib + "/./"}, "doctor")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := strings.Count(stdout, " plugin files)"); n != 1 {
+		t.Errorf("%d folder lines, want 1:\n%s", n, stdout)
+	}
+}
