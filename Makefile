@@ -7,7 +7,7 @@ BUILD     ?= build
 PLUGINS   := $(BUILD)/plugins
 export CGO_ENABLED ?= 0
 
-.PHONY: all setup build examples demo test bench gpu-check clean
+.PHONY: all setup build examples install demo test bench gpu-check clean
 
 all: build examples
 
@@ -28,6 +28,12 @@ examples: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j2
 	@echo "plugins: $(PLUGINS)/"
+
+# scope, scope-preview, the SDK and the example plugins into PREFIX (bin/ and share/scope/), so
+# that `scope` works from any folder: make install PREFIX=~/.local
+PREFIX    ?= /usr/local
+install: build examples
+	@BIN_DIR=bin PLUGINS_DIR=$(PLUGINS) scripts/install.sh $(PREFIX)
 
 demo: build examples
 	@rm -rf out/demo && mkdir -p out/demo
