@@ -123,3 +123,28 @@ func TestGuidesUseScopeOnPath(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildExamplesSaysWhatItSkips: `make examples` (scripts/build-examples.sh) without cargo
+// and go builds nothing and says, for each, which example it skipped and why.
+func TestBuildExamplesSaysWhatItSkips(t *testing.T) {
+	root := plugintest.Root(t)
+	if mk, err := os.ReadFile(filepath.Join(root, "Makefile")); err != nil || !strings.Contains(string(mk), "scripts/build-examples.sh $(PLUGINS)") {
+		t.Fatalf("make examples does not run scripts/build-examples.sh (%v)", err)
+	}
+	plugins := t.TempDir()
+	cmd := exec.Command(filepath.Join(root, "scripts", "build-examples.sh"), plugins)
+	cmd.Env = append(os.Environ(), "CARGO=/nonexistent/cargo", "GO=/nonexistent/go")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("build-examples.sh: %v\n%s", err, out)
+	}
+	for _, want := range []string{"skipping examples/rust/invert (invert-rust): cargo is not installed",
+		"skipping examples/go/invert (invert-go): go is not installed"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if libs, _ := filepath.Glob(filepath.Join(plugins, "*.so")); len(libs) > 0 {
+		t.Errorf("built %v without the tools", libs)
+	}
+}
