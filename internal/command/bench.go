@@ -33,6 +33,12 @@ func (a *app) benchCommand() *cli.Command {
 }
 
 // memorySource repeats one frame: a raw source with no generation or decoding cost.
+// formatSink is the null sink of a benchmark; it keeps the format of the frames it was given.
+type formatSink struct{ format frame.Format }
+
+func (f *formatSink) Write(fr *frame.Frame) error { f.format = fr.Format; return nil }
+func (f *formatSink) Close() error                { return nil }
+
 type memorySource struct{ f *frame.Frame }
 
 func (m *memorySource) Format() frame.Format { return m.f.Format }
@@ -80,7 +86,8 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if pass.frames == 0 {
 			continue
 		}
-		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames, Device: s.cuda.engineDevice()})
+		out := &formatSink{}
+		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Sink: out, Frames: pass.frames, Device: s.cuda.engineDevice()})
 		if err != nil {
 			return usageError{err}
 		}
@@ -94,7 +101,11 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if !pass.measure {
 			continue
 		}
-		fmt.Fprintf(a.io.Out, "%s, %dx%d, %d frames, %s/%s, %d CPUs\n", cmd.Args().First(), w, h, stats.Frames, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+		size := fmt.Sprintf("%dx%d", w, h) // a text-mode chain makes frames of its own size
+		if src == nil {
+			size = fmt.Sprintf("%dx%d output (a text-mode pipeline sets its own size, not --size)", out.format.Width, out.format.Height)
+		}
+		fmt.Fprintf(a.io.Out, "%s, %s, %d frames, %s/%s, %d CPUs\n", cmd.Args().First(), size, stats.Frames, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 		for _, st := range stats.Stages {
 			fmt.Fprintf(a.io.Out, "  %-24s %8.3f ms/frame mean  %8.3f ms p99\n", st.ID, ms(st.Mean), ms(st.P99))
 		}

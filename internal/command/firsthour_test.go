@@ -168,3 +168,33 @@ func TestDoctorListsAFolderOnce(t *testing.T) {
 		t.Errorf("%d folder lines, want 1:\n%s", n, stdout)
 	}
 }
+
+// TestMissingInputSaysItOnce: a missing --input is one short message naming the file, not
+// "open input: open source: stat ...".
+func TestMissingInputSaysItOnce(t *testing.T) {
+	lib := plugins(t)
+	missing := filepath.Join(t.TempDir(), "photo.png")
+	code, _, stderr := scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib}, "run", "invert", "-i", missing, "-o", filepath.Join(t.TempDir(), "out.png"))
+	if want := "error: input " + missing + ": no such file or directory\n"; code != command.ExitUsage || stderr != want {
+		t.Errorf("exit %d, stderr %q, want %q", code, stderr, want)
+	}
+}
+
+// TestBenchTextModeHeaderSize: the header of a text-mode generator's benchmark gives the size
+// it made (its load-time size), not --size, which only sizes video input.
+func TestBenchTextModeHeaderSize(t *testing.T) {
+	lib := plugins(t)
+	code, stdout, stderr := scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib}, "bench", "color-generator", "--size", "1920x1080",
+		"--load-param", "width=9,height=5", "--frames", "3", "--warmup", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	header, _, _ := strings.Cut(stdout, "\n")
+	if !strings.HasPrefix(header, "color-generator, 9x5 output ") || strings.Contains(header, "1920x1080") {
+		t.Errorf("header %q, want the 9x5 the generator made", header)
+	}
+	code, stdout, _ = scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib}, "bench", "invert", "--size", "32x16", "--frames", "3", "--warmup", "0")
+	if header, _, _ := strings.Cut(stdout, "\n"); code != 0 || !strings.HasPrefix(header, "invert, 32x16, 3 frames") {
+		t.Errorf("video bench: exit %d, header %q", code, header)
+	}
+}

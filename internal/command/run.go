@@ -2,7 +2,9 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -266,8 +268,12 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 			return usageError{err}
 		}
 		src, err := media.OpenSource(ctx, input, opts)
+		var missing *fs.PathError
+		if errors.As(err, &missing) && errors.Is(err, fs.ErrNotExist) {
+			return usagef("input %s: no such file or directory", missing.Path)
+		}
 		if err != nil {
-			return usageError{fmt.Errorf("open input: %w", err)}
+			return usageError{err} // media's errors start with "open source SPEC"
 		}
 		s.source = src
 	} else if input != "" {
