@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scopenative/scope/internal/command"
+	"github.com/scopenative/scope/internal/plugintest"
 )
 
 // scopeEnv runs the CLI in-process with exactly the environment env (plus a fresh SCOPE_HOME),
@@ -196,5 +198,46 @@ func TestBenchTextModeHeaderSize(t *testing.T) {
 	code, stdout, _ = scopeEnv(t, map[string]string{"SCOPE_PLUGIN_PATH": lib}, "bench", "invert", "--size", "32x16", "--frames", "3", "--warmup", "0")
 	if header, _, _ := strings.Cut(stdout, "\n"); code != 0 || !strings.HasPrefix(header, "invert, 32x16, 3 frames") {
 		t.Errorf("video bench: exit %d, header %q", code, header)
+	}
+}
+
+// TestInstallValidationFailureIsShort: a package that fails validation is refused with the
+// failed checks and one summary line, not the whole report with every check that did not
+// run; --verbose gives the whole report.
+func TestInstallValidationFailureIsShort(t *testing.T) {
+	if _, err := exec.LookPath("cmake"); err != nil {
+		t.Skip("cmake is not installed: the package builds with CMake")
+	}
+	pkg := filepath.Join(t.TempDir(), "crasher")
+	files := map[string]string{
+		"CMakeLists.txt": "cmake_minimum_required(VERSION 3.16)\nproject(crasher C)\nfind_package(ScopePlugin REQUIRED)\nscope_add_plugin(crasher SOURCES crash.c)\n",
+		"crash.c":        "#include <scope/plugin.h>\n#include <signal.h>\nSCOPE_EXPORT const scope_plugin *scope_plugin_entry(void) { raise(SIGSEGV); return NULL; }\n",
+	}
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(pkg, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := func() map[string]string {
+		return map[string]string{"SCOPE_SDK_DIR": plugintest.Root(t), "PATH": os.Getenv("PATH"), "HOME": t.TempDir()}
+	}
+	code, _, stderr := scopeEnv(t, env(), "plugin", "install", "--no-sandbox", pkg)
+	if code != command.ExitFailure || !strings.Contains(stderr, "failed validation, nothing was installed: 1 check failed:\n  ✗ ") || !strings.Contains(stderr, " failed, ") ||
+		!strings.Contains(stderr, "(--verbose shows every check)") || !strings.Contains(stderr, "nothing was changed") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "not run") || strings.Contains(stderr, "\nskipped\n") || strings.Count(stderr, "failed validation") > 1 {
+		t.Errorf("the refusal repeats itself or lists checks that did not run:\n%s", stderr)
+	}
+	_, refusal, _ := strings.Cut(stderr, "error: ")
+	if n := strings.Count(refusal, "\n"); n > 5 {
+		t.Errorf("%d lines, want the failures and a summary:\n%s", n, stderr)
+	}
+	code, _, stderr = scopeEnv(t, env(), "plugin", "install", "--no-sandbox", "--verbose", pkg)
+	if code != command.ExitFailure || !strings.Contains(stderr, "\nskipped\n") {
+		t.Errorf("--verbose: exit %d, want the whole report:\n%s", code, stderr)
 	}
 }
