@@ -262,7 +262,8 @@ func checkUnknownExtension(e *env) outcome {
 // checks what the loader takes as it is, and returns the plan for the per-pipeline checks.
 func checkDescriptor(e *env) outcome {
 	e.tr.step("load with the scope loader")
-	lib, err := loader.Open(e.path, loader.Options{Logger: slog.New(traceHandler{e.tr})})
+	notes := &noteTracer{tracer: e.tr}
+	lib, err := loader.Open(e.path, loader.Options{Logger: slog.New(traceHandler{notes})})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -278,7 +279,7 @@ func checkDescriptor(e *env) outcome {
 			return fail("scope_plugin.%s is not valid UTF-8: %q", f.field, f.value)
 		}
 	}
-	pl := &plan{Name: lib.Name, Version: lib.Version}
+	pl := &plan{Name: lib.Name, Version: lib.Version, Notes: notes.lines}
 	params := 0
 	for _, p := range lib.Pipelines() {
 		seen := map[string]bool{}
@@ -317,4 +318,20 @@ func ms(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// noteTracer passes a tracer's lines on and keeps the plugin's info, warning and error log
+// lines ("INFO frei0r: skipped ...") as "plugin log: ..." notes.
+type noteTracer struct {
+	tracer
+	lines []string
+}
+
+func (t *noteTracer) log(line string) {
+	t.tracer.log(line)
+	for _, level := range []string{"INFO ", "WARN ", "ERROR "} {
+		if msg, ok := strings.CutPrefix(line, level); ok {
+			t.lines = append(t.lines, "plugin log: "+msg)
+		}
+	}
 }

@@ -124,7 +124,7 @@ func TestPipelinesFilter(t *testing.T) {
 
 // TestFrei0rQuirkNotesOnlyWhereAsked: the bridge's "skipped frei0r plugin pr0be" lines (known
 // bugs, nothing wrong with the machine) stay out of ordinary runs and -q, and show under -v and
-// in `scope doctor`; log lines carry no timestamp.
+// in `scope doctor` and `scope plugin validate`; log lines carry no timestamp.
 func TestFrei0rQuirkNotesOnlyWhereAsked(t *testing.T) {
 	requireFrei0r(t)
 	found := false
@@ -156,6 +156,10 @@ func TestFrei0rQuirkNotesOnlyWhereAsked(t *testing.T) {
 	code, stdout, stderr := scopeEnv(t, env(), "doctor")
 	if code != 0 || !strings.Contains(stdout, "note: "+note) || strings.Contains(stderr, note) {
 		t.Errorf("doctor: exit %d, want the note in the report:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = scopeEnv(t, env(), "plugin", "validate", "--only", "^descriptor$", filepath.Join(lib, "frei0r.so"))
+	if code != 0 || !strings.Contains(stdout, "note: plugin log: "+note) {
+		t.Errorf("plugin validate: exit %d, want the note in the report:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 }
 
