@@ -40,7 +40,7 @@ func (a *app) runCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
-			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, HideDefault: true, Usage: "stop after N output frames; without it a run ends with the source, and a run writing one image (.png, .jpg) takes one frame, in either mode"},
+			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, HideDefault: true, Usage: "stop after N output frames; without it a run ends with the source, and a run writing one image (.png, .jpg) takes one frame, in either mode (not with --preview)"},
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
 			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
 			&cli.FloatFlag{Name: "fps", HideDefault: true, Usage: "pace the chain to this rate (default: as fast as it runs)"},
