@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +26,33 @@ func TestXGBFilter(t *testing.T) {
 			t.Errorf("chunks of %d: got %q, want %q", chunk, out.String(), want)
 		}
 	}
+}
+
+// FuzzXGBFilter: whatever the output and however it is split into writes, the filter passes
+// exactly the lines that do not start with "XGB: ", in order, bytes unchanged.
+func FuzzXGBFilter(f *testing.F) {
+	f.Add("XGB: conn.go:41: Could not get authority info\nok\n", uint8(3))
+	f.Add("a\nXGB: x", uint8(1))
+	f.Add("XGB:no space\n\n\nXGB: \nXGB", uint8(0))
+	f.Fuzz(func(t *testing.T, in string, chunk uint8) {
+		var want strings.Builder
+		lines := strings.SplitAfter(in, "\n")
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "XGB: ") {
+				want.WriteString(l)
+			}
+		}
+		var out bytes.Buffer
+		x := &xgbFilter{w: &out}
+		step := int(chunk) + 1
+		for i := 0; i < len(in); i += step {
+			if n, err := x.Write([]byte(in[i:min(i+step, len(in))])); err != nil || n != min(step, len(in)-i) {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+		}
+		x.flush()
+		if out.String() != want.String() {
+			t.Fatalf("in %q (chunks of %d): got %q, want %q", in, step, out.String(), want.String())
+		}
+	})
 }
