@@ -166,6 +166,9 @@ type plan struct {
 	Name      string         `json:"name"`
 	Version   string         `json:"version"`
 	Pipelines []planPipeline `json:"pipelines"`
+	// Notes are the info, warning and error lines the plugin logged while it registered
+	// (a bridge saying what it left out), for the report's notes.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // planPipeline is one pipeline of the plan.

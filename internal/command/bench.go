@@ -43,6 +43,12 @@ func (a *app) benchCommand() *cli.Command {
 }
 
 // memorySource repeats one frame: a raw source with no generation or decoding cost.
+// formatSink is the null sink of a benchmark; it keeps the format of the frames it was given.
+type formatSink struct{ format frame.Format }
+
+func (f *formatSink) Write(fr *frame.Frame) error { f.format = fr.Format; return nil }
+func (f *formatSink) Close() error                { return nil }
+
 type memorySource struct{ f *frame.Frame }
 
 func (m *memorySource) Format() frame.Format { return m.f.Format }
@@ -69,7 +75,7 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 	} else {
 		defer pool.Close()
 	}
-	cat := a.openCatalogWith(cmd, pool)
+	cat := a.openCatalogWith(cmd, a.logger(cmd), pool)
 	defer cat.Close()
 	s, err := a.startSession(cmd, cat)
 	if err != nil {
@@ -99,7 +105,8 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if pass.frames == 0 {
 			continue
 		}
-		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames, Device: s.cuda.engineDevice(), Serial: cmd.Bool("serial")})
+		out := &formatSink{}
+		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Sink: out, Frames: pass.frames, Device: s.cuda.engineDevice(), Serial: cmd.Bool("serial")})
 		if err != nil {
 			return usageError{err}
 		}
@@ -117,9 +124,17 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if cmd.Bool("serial") || s.cuda != nil {
 			how = "serial"
 		}
-		floor := copyFloor(w * h * 3)
-		fmt.Fprintf(a.io.Out, "%s, %dx%d, %d frames, %s, %s/%s, %d CPUs, pool of %d workers\n", cmd.Args().First(), w, h, stats.Frames, how, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), pool.Workers())
-		fmt.Fprintf(a.io.Out, "  %-24s %8.3f ms/frame       (one %dx%d RGB u8 memcpy on one core)\n", "floor", ms(floor), w, h)
+		size := fmt.Sprintf("%dx%d", w, h) // a text-mode chain makes frames of its own size
+		if src == nil {
+			size = fmt.Sprintf("%dx%d output (a text-mode pipeline sets its own size, not --size)", out.format.Width, out.format.Height)
+		}
+		fw, fh := out.format.Width, out.format.Height
+		if fw == 0 || fh == 0 { // no frame came out: the floor of the size asked for
+			fw, fh = w, h
+		}
+		floor := copyFloor(fw * fh * 3)
+		fmt.Fprintf(a.io.Out, "%s, %s, %d frames, %s, %s/%s, %d CPUs, pool of %d workers\n", cmd.Args().First(), size, stats.Frames, how, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), pool.Workers())
+		fmt.Fprintf(a.io.Out, "  %-24s %8.3f ms/frame       (one %dx%d RGB u8 memcpy on one core)\n", "floor", ms(floor), fw, fh)
 		for _, st := range stats.Stages {
 			fmt.Fprintf(a.io.Out, "  %-24s %8.3f ms/frame mean  %8.3f ms p99  %6.2fx floor\n", st.ID, ms(st.Mean), ms(st.P99), float64(st.Mean)/float64(floor))
 		}
