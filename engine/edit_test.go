@@ -268,7 +268,12 @@ func TestSetParamConcurrentKeys(t *testing.T) {
 	}
 	p := cg.Pipeline()
 	keys := []string{"color_r", "color_g", "color_b"}
-	const rounds = 255 // the colour range; every key's value only grows
+	const rounds = 255 // the colour range; every key's value only grows from 0
+	for _, k := range keys {
+		if _, err := e.SetParam(0, k, "0"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	lost := map[string]int{}
@@ -287,6 +292,7 @@ func TestSetParamConcurrentKeys(t *testing.T) {
 				for j, k := range keys {
 					got := vals[p.Param(k).Index].Int
 					if got < seen[j] {
+						t.Logf("%s saw %s go back from %d to %d", key, k, seen[j], got)
 						mu.Lock()
 						lost[k]++
 						mu.Unlock()
@@ -306,4 +312,108 @@ func TestSetParamConcurrentKeys(t *testing.T) {
 			t.Errorf("%s = %d after every goroutine finished, want %d", k, got, rounds)
 		}
 	}
+}
+
+// FuzzEdits applies a sequence of edits, coded by the input bytes, to a graph src -> inv ->
+// out (plus a second source and sink), before the run or (odd first byte) while it runs. A refused edit leaves the graph
+// exactly as it was; after every accepted one the graph passes graph.CheckOpen; nothing
+// panics or hangs.
+func FuzzEdits(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3})
+	f.Add([]byte{0x10, 0x21, 0x05, 0x33, 0x42})
+	f.Add([]byte{0x01, 0x11, 0x21, 0x31, 0x41, 0x51})
+	f.Add([]byte{0x50, 0x12, 0x03, 0x24})
+	f.Add([]byte{0x11, 0x21, 0x03, 0x24, 0x35, 0x40, 0x12})
+	lib := open(f, "invert")
+	p := lib.Pipeline("invert")
+	names := []string{"src", "inv", "out", "n1", "n2", "src2", "out2"}
+	resolve := func(id string) (*loader.Pipeline, error) {
+		if id == p.ID {
+			return p, nil
+		}
+		return nil, fmt.Errorf("no pipeline %s", id)
+	}
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 24 {
+			ops = ops[:24]
+		}
+		inv, err := p.NewInstance(loader.ModeVideo, p.Defaults())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.New(engine.Config{Live: true, FPS: 500, Graph: &engine.Graph{
+			Nodes: []engine.Node{{Name: "src", Source: newSolid(1, 2, 3)}, {Name: "src2", Source: newSolid(4, 5, 6)}, {Name: "inv", Instance: inv},
+				{Name: "out", Sink: &liveSink{}, IsSink: true}, {Name: "out2", IsSink: true}},
+			Edges: []graph.Edge{edge("src", "inv", 0), edge("inv", "out", 0), edge("src2", "out2", 0)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var made []*loader.Instance
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		running := len(ops) > 0 && ops[0]&1 == 1
+		if running {
+			go func() { _, err := e.Run(ctx); done <- err }()
+		}
+		defer func() {
+			cancel()
+			if running {
+				<-done
+			}
+			for _, in := range append(made, inv) {
+				in.Close()
+			}
+		}()
+		for i, op := range ops {
+			a, b := names[int(op>>4)%len(names)], names[int(op)%len(names)]
+			before := e.Graph()
+			var err error
+			switch i % 6 {
+			case 0:
+				in, _ := p.NewInstance(loader.ModeVideo, p.Defaults())
+				made = append(made, in)
+				err = e.AddNode(engine.Node{Name: a, Instance: in}, []graph.Edge{edge(b, a, 0)}, []graph.Edge{edge(a, names[int(op)%3+1], 0)})
+			case 1:
+				err = e.RemoveNode(a)
+			case 2:
+				err = e.Connect(edge(a, b, int(op>>7)))
+			case 3:
+				err = e.Disconnect(edge(a, b, 0))
+			case 4:
+				in, _ := p.NewInstance(loader.ModeVideo, p.Defaults())
+				made = append(made, in)
+				err = e.ReplaceNode(a, in)
+			case 5:
+				err = e.SwitchSource(a, "solid", newSolid(op, op, op))
+			}
+			after := e.Graph()
+			if err != nil {
+				if !errors.Is(err, engine.ErrEdit) {
+					t.Fatalf("edit %d: error %v does not wrap ErrEdit", i, err)
+				}
+				if after.String() != before.String() || len(after.Edges) != len(before.Edges) {
+					t.Fatalf("refused edit %d (%v) changed the graph:\n%s\nto\n%s", i, err, before, after)
+				}
+				continue
+			}
+			if err := graph.CheckOpen(after, resolve); err != nil {
+				t.Fatalf("edit %d was accepted but the graph is invalid: %v\n%s", i, err, after)
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+		if running {
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run during the edits: %v", err)
+			}
+			running = false
+			return
+		}
+		ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Millisecond)
+		defer cancel2()
+		if _, err := e.Run(ctx2); err != nil {
+			t.Fatalf("run after the edits: %v", err)
+		}
+	})
 }
