@@ -346,8 +346,8 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	cfg := engine.Config{
 		Graph:                eg,
 		Frames:               frames,
-		FPS:                  cmd.Float("fps"),
-		Live:                 cmd.Bool("preview") || cmd.Float("fps") > 0,
+		FPS:                  sess.flags.fps,
+		Live:                 sess.flags.live(),
 		Prompts:              prompts,
 		MaxConsecutiveErrors: 30,
 		OnAudio:              sess.onAudio,

@@ -335,13 +335,6 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err := checkStopGrace(cmd); err != nil {
 		return err
 	}
-	// A single image takes one frame and ends, whatever the mode and the source (writing
-	// it again for every frame of an endless test pattern would never end); any other
-	// headless run without --frames goes on until its source ends or it is stopped.
-	if frames == 0 && isStill(output) && !cmd.Bool("preview") {
-		frames = 1
-	}
-
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first Ctrl-C ends the run cleanly (the sink is finished); a second one, for a
@@ -352,6 +345,12 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer sess.finish()
+	// A single image takes one frame and ends, whatever the mode and the source (writing
+	// it again for every frame of an endless test pattern would never end); any other
+	// headless run without --frames goes on until its source ends or it is stopped.
+	if frames == 0 && isStill(output) && !sess.flags.preview {
+		frames = 1
+	}
 	s.source = sess.live(s.source)
 	ctx, cancelRun := context.WithCancel(ctx) // the session's stop op and the preview end the run
 	defer cancelRun()
@@ -361,8 +360,8 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		Stages:  s.instances,
 		Source:  s.source,
 		Frames:  frames,
-		FPS:     cmd.Float("fps"),
-		Live:    cmd.Bool("preview") || cmd.Float("fps") > 0,
+		FPS:     sess.flags.fps,
+		Live:    sess.flags.live(),
 		Prompts: prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,

@@ -40,11 +40,28 @@ func sessionFlags() []cli.Flag {
 	}
 }
 
+// liveFlags are the flags that decide how live a run is, read once from the command line:
+// the rest of the run asks these instead of the flags.
+type liveFlags struct {
+	preview bool    // --preview: a window, file sources played in real time
+	fps     float64 // --fps: roots paced to this rate (0: as fast as the graph runs)
+	filter  string  // --filter: the preview's scaling filter
+}
+
+// readLiveFlags reads --preview, --fps and --filter.
+func readLiveFlags(cmd *cli.Command) liveFlags {
+	return liveFlags{preview: cmd.Bool("preview"), fps: cmd.Float("fps"), filter: cmd.String("filter")}
+}
+
+// live reports whether the engine keeps the newest frames (a preview or a paced run) rather
+// than holding producers back.
+func (l liveFlags) live() bool { return l.preview || l.fps > 0 }
+
 // sessionRun is the session side of one `scope run`: the control endpoint and frame ring, the
 // audio path (converter, WAV file, ring) and the preview child.
 type sessionRun struct {
 	a       *app
-	cmd     *cli.Command
+	flags   liveFlags
 	host    *sessionhost.Host
 	conv    audio.Converter
 	wav     *audio.WAVWriter
@@ -66,8 +83,8 @@ type sessionRun struct {
 // newSessionRun reads the session flags. It opens the WAV file, if any.
 // Cancelling ctx (a signal) also closes the preview; a run that ends by itself leaves it open.
 func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []*loader.Instance) (*sessionRun, error) {
-	s := &sessionRun{a: a, cmd: cmd, sigCtx: ctx}
-	if f := cmd.String("filter"); f != "linear" && f != "nearest" {
+	s := &sessionRun{a: a, flags: readLiveFlags(cmd), sigCtx: ctx}
+	if f := s.flags.filter; f != "linear" && f != "nearest" {
 		return nil, usagef("--filter %q: use linear or nearest", f)
 	}
 	audible := false
@@ -84,7 +101,7 @@ func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []*loa
 		}
 		s.wav, s.wavPath = w, p
 	}
-	s.pace = audible && cmd.Bool("preview") && cmd.Float("fps") == 0
+	s.pace = audible && s.flags.preview && s.flags.fps == 0
 	return s, nil
 }
 
@@ -92,10 +109,10 @@ func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []*loa
 // drops frames at the source side (counted in the session's stats) instead of queueing them.
 // Headless runs read every frame, so files are processed whole.
 func (s *sessionRun) live(src media.Source) media.Source {
-	if src == nil || !s.cmd.Bool("preview") {
+	if src == nil || !s.flags.preview {
 		return src
 	}
-	fps := s.cmd.Float("fps")
+	fps := s.flags.fps
 	if fps == 0 {
 		fps = 30
 	}
@@ -155,21 +172,21 @@ func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc, nodes se
 		s.host, err = sessionhost.Start(sessionhost.Config{Dir: dir, Engine: eng, Stop: stop, Nodes: nodes})
 	}
 	if err != nil {
-		if s.cmd.Bool("preview") {
+		if s.flags.preview {
 			return fmt.Errorf("--preview needs a session: %w", err)
 		}
 		fmt.Fprintf(s.a.io.Err, "warning: no session for this run: %v\n", err)
 		return nil
 	}
 	s.dropTo.Store(s.host)
-	if !s.cmd.Bool("preview") {
+	if !s.flags.preview {
 		return nil
 	}
 	exe, err := s.a.previewExe()
 	if err != nil {
 		return err
 	}
-	s.preview = exec.Command(exe, "--session", s.host.Info().ID, "--owned", "--filter", s.cmd.String("filter"))
+	s.preview = exec.Command(exe, "--session", s.host.Info().ID, "--owned", "--filter", s.flags.filter)
 	out := &xgbFilter{w: s.a.io.Err}
 	s.preview.Stdout, s.preview.Stderr = out, out
 	s.preview.Env = previewEnv(s.a.io.Env)

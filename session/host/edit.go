@@ -129,6 +129,7 @@ func (h *Host) registerEdits() {
 		if err != nil {
 			return nil, err
 		}
+		h.refreshInfo()
 		return GraphOf(eng), nil
 	}
 	h.server.Handle(session.OpAddNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -175,7 +176,7 @@ func (h *Host) registerEdits() {
 			in.Close()
 			return nil, err
 		}
-		return GraphOf(eng), nil
+		return done(nil)
 	})
 	h.server.Handle(session.OpRemoveNode, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var a session.NodeArgs
@@ -207,7 +208,7 @@ func (h *Host) registerEdits() {
 			in.Close()
 			return nil, err
 		}
-		return GraphOf(eng), nil
+		return done(nil)
 	})
 	edge := func(op string, raw json.RawMessage) (graph.Edge, error) {
 		var a session.EdgeArgs

@@ -55,6 +55,7 @@ func (m *maker) Switched(name string, _ media.Source) { m.switched = append(m.sw
 
 // graphSession runs src -> inv (invert) -> the ring at fps, live, with edit ops.
 type graphSession struct {
+	dir    session.Dir
 	host   *host.Host
 	eng    *engine.Engine
 	client *session.Client
@@ -92,7 +93,8 @@ func startGraphSession(t *testing.T, fps float64) *graphSession {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.host, err = host.Start(host.Config{Dir: session.Dir(t.TempDir()), Engine: s.eng, Stop: cancel, Nodes: mk})
+	s.dir = session.Dir(t.TempDir())
+	s.host, err = host.Start(host.Config{Dir: s.dir, Engine: s.eng, Stop: cancel, Nodes: mk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +217,10 @@ func TestLiveEditsAt30FPS(t *testing.T) {
 	w.reflect(t, "add-node", n, [3]byte{10, 20, 30}, 2)
 	if len(g.Nodes) != 4 || len(g.Edges) != 3 {
 		t.Errorf("graph after add-node: %+v", g)
+	}
+	// The info file lists the pipelines the graph runs now (scope sessions, the plugin manager).
+	if list, err := s.dir.List(); err != nil || len(list) != 1 || strings.Join(list[0].Chain, ",") != "invert,invert" {
+		t.Errorf("sessions after add-node: %+v, %v; want the chain invert,invert", list, err)
 	}
 
 	// A refused edit: the reason, and nothing changes.

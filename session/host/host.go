@@ -98,7 +98,10 @@ func Start(cfg Config) (*Host, error) {
 		defer close(h.done)
 		h.server.Serve(ctx, h.ln)
 	}()
-	if h.infoPath, err = cfg.Dir.WriteInfo(h.info); err != nil {
+	h.mu.Lock()
+	h.infoPath, err = cfg.Dir.WriteInfo(h.info)
+	h.mu.Unlock()
+	if err != nil {
 		h.Close()
 		return nil, fmt.Errorf("start session: %w", err)
 	}
@@ -106,7 +109,29 @@ func Start(cfg Config) (*Host, error) {
 }
 
 // Info returns the session's description.
-func (h *Host) Info() session.Info { return h.info }
+func (h *Host) Info() session.Info {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	info := h.info
+	info.Chain = append([]string(nil), h.info.Chain...)
+	return info
+}
+
+// refreshInfo rewrites the info file after a graph edit, so its chain (what `scope sessions`
+// shows and the plugin manager looks for) lists the pipelines the graph runs now.
+func (h *Host) refreshInfo() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed || h.infoPath == "" {
+		return
+	}
+	var chain []string
+	for _, in := range h.cfg.Engine.Instances() {
+		chain = append(chain, in.Pipeline().ID)
+	}
+	h.info.Chain = chain
+	h.cfg.Dir.WriteInfo(h.info) // best effort: the ops answer the graph either way
+}
 
 // Server returns the control server, for registering more operations (Handle).
 func (h *Host) Server() *session.Server { return h.server }
@@ -214,7 +239,7 @@ func (h *Host) stats() session.LiveStats {
 func (h *Host) registerBuiltins() {
 	eng := h.cfg.Engine
 	h.server.Handle(session.OpInfo, func(ctx context.Context, _ json.RawMessage) (any, error) {
-		res := session.InfoResult{Session: h.info, Paused: eng.Paused(), Stats: h.stats(), Prompts: []session.Prompt{}}
+		res := session.InfoResult{Session: h.Info(), Paused: eng.Paused(), Stats: h.stats(), Prompts: []session.Prompt{}}
 		for _, p := range eng.Prompts() {
 			res.Prompts = append(res.Prompts, session.Prompt{Text: p.Text, Weight: p.Weight})
 		}
