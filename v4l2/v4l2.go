@@ -106,7 +106,9 @@ func (d Device) Capture() bool { return d.Caps&(CapVideoCapture|CapVideoCaptureM
 func (d Device) Output() bool { return d.Caps&(CapVideoOutput|CapVideoOutputMplane) != 0 }
 
 // Loopback reports whether the device is a v4l2loopback virtual camera.
-func (d Device) Loopback() bool { return d.Driver == "v4l2 loopback" || strings.Contains(d.Driver, "loopback") }
+func (d Device) Loopback() bool {
+	return d.Driver == "v4l2 loopback" || strings.Contains(d.Driver, "loopback")
+}
 
 // cstr reads a NUL-terminated string from a fixed array.
 func cstr(b []byte) string {
