@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/scopenative/scope/frame"
 )
@@ -58,6 +59,26 @@ type SourceOptions struct {
 	// SkipGaps makes an image sequence step over missing numbers (counted by Skipped) instead of
 	// failing on the first one.
 	SkipGaps bool
+	// Loop restarts a file input (a video file, Y4M, an image sequence) from its first frame
+	// when it ends, until Frames or the caller stops it. Live inputs cannot loop.
+	Loop bool
+
+	// Live inputs (see IsLive).
+
+	// OpenTimeout bounds how long a live input may take to deliver its first frame (zero
+	// value: 10 s).
+	OpenTimeout time.Duration
+	// OnLost is told when a camera fails mid-run (unplugged) and each time reopening it
+	// fails; the source keeps trying every RetryWait (zero value: 1 s) until it is back.
+	OnLost    func(error)
+	RetryWait time.Duration
+	// OnDrop is told the running total whenever a live input drops a frame because the
+	// pipeline is behind.
+	OnDrop func(total uint64)
+	// Env looks up environment variables (DISPLAY for the screen); nil: os.Getenv.
+	Env func(string) string
+	// DevDir is where "camera" looks for /dev/videoN nodes; empty: /dev.
+	DevDir string
 }
 
 // SinkOptions tunes CreateSink.
@@ -111,9 +132,18 @@ func OpenSource(ctx context.Context, spec string, opts SourceOptions) (Source, e
 	if opts.FPS < 0 {
 		return nil, fmt.Errorf("open source %q: negative fps %v", spec, opts.FPS)
 	}
+	if IsLive(spec) {
+		if opts.Loop {
+			return nil, fmt.Errorf("open source %s: --loop is for files; a live input has no end to loop from", spec)
+		}
+		return openLive(ctx, spec, opts)
+	}
 	r, err := openReader(ctx, spec, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Loop {
+		r = &loopReader{cur: r, open: func() (reader, error) { return openReader(ctx, spec, opts) }}
 	}
 	return newSource(r, opts), nil
 }
