@@ -175,9 +175,9 @@ type fakeReader struct {
 	closed bool
 }
 
-func (r *fakeReader) format() frame.Format   { return r.f }
-func (r *fakeReader) rate() (int64, int64)   { return 0, 0 }
-func (r *fakeReader) close() error           { r.closed = true; return nil }
+func (r *fakeReader) format() frame.Format { return r.f }
+func (r *fakeReader) rate() (int64, int64) { return 0, 0 }
+func (r *fakeReader) close() error         { r.closed = true; return nil }
 func (r *fakeReader) read(_ context.Context, dst *frame.Frame) error {
 	if r.i >= r.n {
 		return r.err
@@ -235,7 +235,10 @@ func TestRetryReaderReopensLostCamera(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	r2 := &retryReader{name: "x", cur: &fakeReader{f: f, err: errors.New("gone")}, wait: time.Hour,
-		open: func(context.Context, *frame.Format) (reader, error) { t.Error("reopened after cancel"); return nil, nil }}
+		open: func(context.Context, *frame.Format) (reader, error) {
+			t.Error("reopened after cancel")
+			return nil, nil
+		}}
 	if err := r2.read(ctx, dst); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
