@@ -205,3 +205,15 @@ func (l *loopReader) read(ctx context.Context, dst *frame.Frame) error {
 	}
 	return l.read(ctx, dst)
 }
+
+// FrameRate returns the frame rate a source stamps its frames with (its own, else the one
+// its options gave, else 30).
+func FrameRate(src Source) float64 {
+	switch s := src.(type) {
+	case *source:
+		return float64(s.num) / float64(s.den)
+	case *Live:
+		return FrameRate(s.src)
+	}
+	return defaultFPS
+}

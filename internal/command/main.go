@@ -112,6 +112,7 @@ func (a *app) root() *cli.Command {
 			a.previewCommand(),
 			a.pluginCommand(),
 			a.doctorCommand(),
+			a.devicesCommand(),
 		},
 	}
 }
