@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,18 +91,40 @@ func TestScreenCapture(t *testing.T) {
 	if out, _ := exec.Command("ffmpeg", "-hide_banner", "-devices").Output(); !strings.Contains(string(out), "x11grab") {
 		t.Skip("this ffmpeg has no x11grab")
 	}
-	display := fmt.Sprintf(":%d", 90+os.Getpid()%400)
+	// -displayfd lets Xvfb pick a free display (other tests may run their own) and say which.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	x := exec.CommandContext(ctx, xvfb, display, "-screen", "0", "320x240x24", "-wr", "-nolisten", "tcp")
+	x := exec.CommandContext(ctx, xvfb, "-displayfd", "3", "-screen", "0", "320x240x24", "-wr", "-noreset", "-nolisten", "tcp")
+	x.ExtraFiles = []*os.File{pw}
+	x.Cancel = func() error { return x.Process.Signal(syscall.SIGTERM) } // lets Xvfb remove its lock file
 	if err := x.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
+	pw.Close()
 	t.Cleanup(func() { cancel(); x.Wait() })
-	sock := "/tmp/.X11-unix/X" + display[1:]
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(sock); err == nil {
+	line := make([]byte, 16)
+	n, err := pr.Read(line)
+	pr.Close()
+	if err != nil || n == 0 {
+		t.Fatalf("Xvfb gave no display number: %v", err)
+	}
+	num := strings.TrimSpace(string(line[:n]))
+	display := ":" + num
+	for i := 0; ; i++ { // wait until it accepts connections (its socket may be abstract or a file)
+		c, err := net.Dial("unix", "@/tmp/.X11-unix/X"+num)
+		if err != nil {
+			c, err = net.Dial("unix", "/tmp/.X11-unix/X"+num)
+		}
+		if err == nil {
+			c.Close()
 			break
+		}
+		if i == 100 {
+			t.Fatalf("Xvfb %s accepts no connection: %v", display, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
