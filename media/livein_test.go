@@ -91,27 +91,31 @@ func TestScreenCapture(t *testing.T) {
 	if out, _ := exec.Command("ffmpeg", "-hide_banner", "-devices").Output(); !strings.Contains(string(out), "x11grab") {
 		t.Skip("this ffmpeg has no x11grab")
 	}
-	// -displayfd lets Xvfb pick a free display (other tests may run their own) and say which.
-	pr, pw, err := os.Pipe()
+	// -displayfd lets Xvfb pick a free display (other tests may run their own) and say which,
+	// here into a file (a pipe end from os.Pipe is non-blocking and Xvfb's write can fail).
+	numFile, err := os.Create(filepath.Join(t.TempDir(), "display"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer numFile.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	x := exec.CommandContext(ctx, xvfb, "-displayfd", "3", "-screen", "0", "320x240x24", "-wr", "-noreset", "-nolisten", "tcp")
-	x.ExtraFiles = []*os.File{pw}
+	x.ExtraFiles = []*os.File{numFile}
 	x.Cancel = func() error { return x.Process.Signal(syscall.SIGTERM) } // lets Xvfb remove its lock file
 	if err := x.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	pw.Close()
 	t.Cleanup(func() { cancel(); x.Wait() })
-	line := make([]byte, 16)
-	n, err := pr.Read(line)
-	pr.Close()
-	if err != nil || n == 0 {
-		t.Fatalf("Xvfb gave no display number: %v", err)
+	var line []byte
+	for i := 0; len(line) == 0 || line[len(line)-1] != '\n'; i++ {
+		if i == 200 {
+			t.Fatalf("Xvfb gave no display number in 10s (%q)", line)
+		}
+		time.Sleep(50 * time.Millisecond)
+		line, _ = os.ReadFile(numFile.Name())
 	}
+	n := len(line)
 	num := strings.TrimSpace(string(line[:n]))
 	display := ":" + num
 	for i := 0; ; i++ { // wait until it accepts connections (its socket may be abstract or a file)
