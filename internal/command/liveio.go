@@ -18,7 +18,7 @@ func liveIOFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "loop", Usage: "play a file input again from the start when it ends (stop with --frames or Ctrl-C)"},
 		&cli.StringFlag{Name: "codec", Usage: "video codec of file and stream outputs: " + media.CodecNames() + ", or an ffmpeg encoder (default h264; vp8 for .webm)"},
-		&cli.IntFlag{Name: "crf", Usage: "constant quality of file and stream outputs, lower is better, 0 lossless (default 18 for files, 23 for streams)"},
+		&cli.IntFlag{Name: "crf", Usage: "constant quality of file and stream outputs, lower is better, 0 lossless", DefaultText: "18 for files, 23 for streams"},
 		&cli.StringFlag{Name: "bitrate", Usage: "target video bitrate of file and stream outputs, like 4M or 2500k (instead of --crf)"},
 		&cli.StringFlag{Name: "pix-fmt", Usage: "encoded pixel format of file, stream and virtual-camera outputs (default yuv420p; yuv444p keeps full colour)"},
 	}
