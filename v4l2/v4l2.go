@@ -86,7 +86,8 @@ type Format struct {
 	FourCC      string // "YUYV", "MJPG", "H264"...
 	Description string // the driver's description
 	Compressed  bool
-	Modes       []Mode // discrete sizes, largest first; for stepwise sizes their min and max
+	Modes       []Mode // discrete sizes, largest first; for stepwise sizes their max and min
+	Stepwise    bool   // any size between the two Modes (v4l2loopback, many capture cards)
 }
 
 // Device is one V4L2 device node.
@@ -160,18 +161,17 @@ func Probe(path string, ioctl Ioctl) (Device, error) {
 		}
 		pix := u32(b, 44)
 		f := Format{FourCC: fourcc(pix), Description: cstr(b[12:44]), Compressed: u32(b, 8)&1 != 0}
-		modes, err := probeSizes(ioctl, pix)
+		modes, step, err := probeSizes(ioctl, pix)
 		if err != nil {
 			return d, fmt.Errorf("%s: list sizes of %s: %w", path, f.FourCC, err)
 		}
-		f.Modes = modes
+		f.Modes, f.Stepwise = modes, step
 		d.Formats = append(d.Formats, f)
 	}
 	return d, nil
 }
 
-func probeSizes(ioctl Ioctl, pix uint32) ([]Mode, error) {
-	var modes []Mode
+func probeSizes(ioctl Ioctl, pix uint32) (modes []Mode, stepwise bool, err error) {
 	for i := uint32(0); i < 1024; i++ {
 		b := make([]byte, frmsizeSize)
 		put32(b, 0, i)
@@ -180,7 +180,7 @@ func probeSizes(ioctl Ioctl, pix uint32) ([]Mode, error) {
 			if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOTTY) {
 				break
 			}
-			return nil, err
+			return nil, false, err
 		}
 		var sizes []Size
 		switch u32(b, 8) {
@@ -192,18 +192,19 @@ func probeSizes(ioctl Ioctl, pix uint32) ([]Mode, error) {
 		for _, s := range sizes {
 			fps, err := probeRates(ioctl, pix, s)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			modes = append(modes, Mode{Size: s, FPS: fps})
 		}
 		if u32(b, 8) != typeDiscrete {
+			stepwise = true
 			break
 		}
 	}
 	sort.SliceStable(modes, func(i, j int) bool {
 		return modes[i].Width*modes[i].Height > modes[j].Width*modes[j].Height
 	})
-	return modes, nil
+	return modes, stepwise, nil
 }
 
 func probeRates(ioctl Ioctl, pix uint32, s Size) ([]float64, error) {

@@ -39,6 +39,9 @@ func TestProbeWebcam(t *testing.T) {
 		t.Errorf("formats %+v / %+v", y, m)
 	}
 	want := []Mode{{Size{1920, 1080}, []float64{5}}, {Size{1280, 720}, []float64{10, 5}}, {Size{640, 480}, []float64{30, 24, 15}}}
+	if y.Stepwise || m.Stepwise {
+		t.Error("discrete sizes marked stepwise")
+	}
 	if !reflect.DeepEqual(y.Modes, want) {
 		t.Errorf("YUYV modes %+v, want %+v", y.Modes, want)
 	}
@@ -64,6 +67,9 @@ func TestProbeLoopback(t *testing.T) {
 	}
 	if len(d.Formats) != 1 || d.Formats[0].FourCC != "YU12" {
 		t.Fatalf("formats %+v", d.Formats)
+	}
+	if !d.Formats[0].Stepwise {
+		t.Error("loopback sizes are not marked stepwise")
 	}
 	if got := d.Formats[0].Modes; len(got) != 2 || got[0].Size != (Size{8192, 8192}) || got[1].Size != (Size{48, 32}) {
 		t.Errorf("stepwise modes %+v, want max 8192x8192 and min 48x32", got)

@@ -109,7 +109,11 @@ func (a *app) devices(_ context.Context, cmd *cli.Command) error {
 				}
 				modes = append(modes, s)
 			}
-			fmt.Fprintf(a.io.Out, "  %-4s %-20s %s\n", f.FourCC, f.Description, strings.Join(modes, " "))
+			sizes := strings.Join(modes, " ")
+			if f.Stepwise && len(f.Modes) == 2 {
+				sizes = fmt.Sprintf("any size from %v to %v", f.Modes[1].Size, f.Modes[0].Size)
+			}
+			fmt.Fprintf(a.io.Out, "  %-4s %-20s %s\n", f.FourCC, f.Description, sizes)
 		}
 		if l.Capture() && len(l.Formats) > 0 {
 			if c, err := v4l2.Negotiate(l.Device, v4l2.Request{}); err == nil {

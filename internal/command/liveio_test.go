@@ -260,6 +260,7 @@ func TestDevicesFromRecordings(t *testing.T) {
 		"default: MJPG 1920x1080@30  (--input v4l2:/dev/video0)",
 		"/dev/video1  HD Pro Webcam C920 (uvcvideo, usb-0000:00:14.0-1)  other (no video formats)",
 		"/dev/video10  Scope (v4l2 loopback, platform:v4l2loopback-000)  virtual-camera",
+		"YU12 Planar YUV 4:2:0     any size from 48x32 to 8192x8192",
 		"use: --output v4l2:/dev/video10",
 	} {
 		if !strings.Contains(stdout, want) {
