@@ -50,6 +50,16 @@ type liveInput struct {
 	name  string   // the spec, for messages
 	args  []string // ffmpeg input options and -i
 	retry bool     // a device: reopen it when it fails (unplugged) instead of ending the run
+	dev   string   // the device node, for a camera
+}
+
+// explain adds what ffmpeg's stderr tells about a device that failed to start: a busy
+// camera says so and how to find who holds it.
+func (in liveInput) explain(err error, stderr string) error {
+	if in.dev != "" && strings.Contains(stderr, "Device or resource busy") {
+		return fmt.Errorf("%w\ncamera %s is busy: another program is using it (close it, or find it with 'fuser %s')", err, in.dev, in.dev)
+	}
+	return err
 }
 
 // splitQuery cuts "base?k=v&k=v" into base and values; keys must be in allowed.
@@ -152,7 +162,7 @@ func cameraArgs(spec, dev string, req v4l2.Request) (liveInput, error) {
 	if f := v4l2.FFmpegFormat(c.FourCC); f != "" {
 		args = append(args, "-input_format", f)
 	}
-	return liveInput{name: spec, args: append(args, "-i", dev), retry: true}, nil
+	return liveInput{name: spec, args: append(args, "-i", dev), retry: true, dev: dev}, nil
 }
 
 // screenInput parses "screen", "screen:DISPLAY" and the options region=WxH+X+Y, fps=F.
@@ -298,7 +308,7 @@ func openY4MPipe(ctx context.Context, in liveInput, scale *frame.Format, timeout
 			if errors.As(res.err, &le) {
 				return nil, res.err
 			}
-			return nil, withTail(fmt.Errorf("cannot read %s: %w", in.name, res.err), p.stderr)
+			return nil, in.explain(withTail(fmt.Errorf("cannot read %s: %w", in.name, res.err), p.stderr), p.stderr.String())
 		}
 		p.y4mReader = res.r
 		return p, nil

@@ -301,3 +301,16 @@ func absDiff(a, b byte) int {
 	}
 	return int(b - a)
 }
+
+// TestBusyCameraExplained: ffmpeg's EBUSY on a camera becomes a message naming the device
+// and how to find the program that holds it.
+func TestBusyCameraExplained(t *testing.T) {
+	in := liveInput{name: "camera", dev: "/dev/video0"}
+	err := in.explain(errors.New("cannot read camera: y4m header: EOF"), "[video4linux2,v4l2 @ 0x1] ioctl(VIDIOC_STREAMON): Device or resource busy")
+	if !strings.Contains(err.Error(), "camera /dev/video0 is busy: another program is using it (close it, or find it with 'fuser /dev/video0')") {
+		t.Errorf("err %v", err)
+	}
+	if err := in.explain(errors.New("x"), "Invalid argument"); err.Error() != "x" {
+		t.Errorf("other errors are kept as they are: %v", err)
+	}
+}
