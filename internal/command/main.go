@@ -113,6 +113,7 @@ func (a *app) root() *cli.Command {
 			a.previewCommand(),
 			a.pluginCommand(),
 			a.doctorCommand(),
+			a.devicesCommand(),
 		},
 	}
 }
