@@ -304,7 +304,8 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if g := cmd.Duration("stop-grace"); g <= 0 {
 		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
 	}
-	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
+	live := cmd.Bool("preview") || a.hosted != nil // a served session runs until stopped
+	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !live {
 		frames = 1
 	}
 

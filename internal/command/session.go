@@ -83,11 +83,11 @@ func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []*loa
 	return s, nil
 }
 
-// live plays the source in real time for a previewed run: a pipeline slower than the source
+// live plays the source in real time for a previewed or served run: a pipeline slower than the source
 // drops frames at the source side (counted in the session's stats) instead of queueing them.
 // Headless runs read every frame, so files are processed whole.
 func (s *sessionRun) live(src media.Source) media.Source {
-	if src == nil || !s.cmd.Bool("preview") {
+	if src == nil || !s.cmd.Bool("preview") && s.a.hosted == nil {
 		return src
 	}
 	fps := s.cmd.Float("fps")
@@ -151,6 +151,9 @@ func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc) error {
 		return nil
 	}
 	s.dropTo.Store(s.host)
+	if s.a.hosted != nil {
+		s.a.hosted(s.host)
+	}
 	if !s.cmd.Bool("preview") {
 		return nil
 	}
