@@ -77,4 +77,3 @@ func (s *Server) checkMedia(what, spec string) error {
 	_, err := s.checkPath(what, spec)
 	return err
 }
-
