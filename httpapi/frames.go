@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"time"
 
@@ -137,8 +137,10 @@ func (s *Server) mjpeg(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rd.Close()
-	mw := multipart.NewWriter(w)
-	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+mw.Boundary())
+	// The parts are written by hand so that each one ends with the next boundary line: a
+	// reader knows a part is whole as soon as it arrives, not when the next frame comes.
+	boundary := multipart.NewWriter(io.Discard).Boundary()
+	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -146,6 +148,7 @@ func (s *Server) mjpeg(w http.ResponseWriter, r *http.Request) {
 	if lossless {
 		ct = "image/png"
 	}
+	fmt.Fprintf(w, "--%s\r\n", boundary)
 	var f session.Frame
 	var buf bytes.Buffer
 	tick := time.NewTicker(s.cfg.FramePoll)
@@ -153,28 +156,19 @@ func (s *Server) mjpeg(w http.ResponseWriter, r *http.Request) {
 	for {
 		ok, err := rd.Next(&f)
 		if err != nil || (!ok && rd.Closed()) {
-			mw.Close()
+			fmt.Fprintf(w, "\r\n--%s--\r\n", boundary)
 			return
 		}
 		if ok {
+			taken := time.Now()
 			buf.Reset()
 			if encode(&buf, &f, lossless, q) != nil {
 				return
 			}
-			h := textproto.MIMEHeader{}
-			h.Set("Content-Type", ct)
-			h.Set("Content-Length", strconv.Itoa(buf.Len()))
-			h.Set("X-Scope-Frame", strconv.FormatUint(f.Number, 10))
-			h.Set("X-Scope-PTS-Ms", strconv.FormatFloat(float64(f.PTS)/float64(time.Millisecond), 'f', 3, 64))
-			h.Set("X-Scope-Sent-Unix-Ms", strconv.FormatInt(time.Now().UnixMilli(), 10))
-			pw, err := mw.CreatePart(h)
-			if err == nil {
-				_, err = pw.Write(buf.Bytes())
-			}
-			if err == nil {
-				err = rc.Flush()
-			}
-			if err != nil {
+			fmt.Fprintf(w, "Content-Type: %s\r\nContent-Length: %d\r\nX-Scope-Frame: %d\r\nX-Scope-PTS-Ms: %.3f\r\nX-Scope-Sent-Unix-Ms: %d\r\n\r\n",
+				ct, buf.Len(), f.Number, float64(f.PTS)/float64(time.Millisecond), taken.UnixMilli())
+			buf.WriteString("\r\n--" + boundary + "\r\n")
+			if _, err := w.Write(buf.Bytes()); err != nil || rc.Flush() != nil {
 				return
 			}
 		}
