@@ -277,16 +277,22 @@ func (a *app) previewCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "preview",
 		Usage:     "open a preview window on a running session (closing it leaves the session running)",
-		ArgsUsage: "[SESSION]",
+		ArgsUsage: "[SESSION | URL]",
 		Description: "Attaches scope-preview to the only running session, or to the one with this id (see\n" +
 			"'scope sessions'). The window shows the output, parameter controls for every pipeline of\n" +
-			"the chain and live stats; closing it detaches without stopping the session.",
-		Flags: []cli.Flag{
+			"the chain and live stats; closing it detaches without stopping the session.\n\n" +
+			"With a URL it attaches to a session of a `scope serve` on another machine (see docs/http-api.md):\n" +
+			"  $ scope preview http://gpu-box:8000 --token-file ~/scope-token\n" +
+			"  $ scope preview http://gpu-box:8000/api/v1/sessions/ab12cd34 --quality 60",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "filter", Value: "linear", Usage: "scaling filter: linear or nearest"},
-		},
+		}, remotePreviewFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() > 1 {
-				return usagef("preview takes at most one argument, a session id")
+				return usagef("preview takes at most one argument, a session id or a server URL")
+			}
+			if isServerURL(cmd.Args().First()) {
+				return a.previewRemote(ctx, cmd)
 			}
 			dir, err := scopesession.DefaultDir(a.io.Env)
 			if err != nil {
