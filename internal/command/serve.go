@@ -40,7 +40,7 @@ func (a *app) serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "token-file", Sources: cli.EnvVars("SCOPE_TOKEN_FILE"), Usage: "`FILE` holding the token (default: serve-token in the data folder); made on first start"},
 			&cli.StringFlag{Name: "tls-cert", Sources: cli.EnvVars("SCOPE_TLS_CERT"), Usage: "serve HTTPS with this certificate `FILE` (PEM)"},
 			&cli.StringFlag{Name: "tls-key", Sources: cli.EnvVars("SCOPE_TLS_KEY"), Usage: "the certificate's key `FILE` (PEM)"},
-			&cli.StringSliceFlag{Name: "allow-dir", Sources: cli.EnvVars("SCOPE_ALLOW_DIRS"), Usage: "`DIR` the API may read and write files in: sources, sinks, save-frame, local installs (repeatable)"},
+			&cli.StringSliceFlag{Name: "allow-dir", Sources: cli.EnvVars("SCOPE_ALLOW_DIRS"), Usage: "`DIR` the API may read and write files in: sources, sinks, save-frame, local installs (repeatable; or several joined with ':')"},
 			&cli.Int64Flag{Name: "max-body", Value: httpapi.DefaultMaxBody, Sources: cli.EnvVars("SCOPE_MAX_BODY"), Usage: "largest request body in `BYTES`"},
 			&cli.BoolFlag{Name: "no-sandbox", Usage: "build installed plugins without the bubblewrap sandbox"},
 		},
@@ -59,6 +59,20 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// allowDirs splits each --allow-dir value at ':' (as PATH is split), so one environment
+// variable can name several folders.
+func allowDirs(vals []string) []string {
+	var dirs []string
+	for _, v := range vals {
+		for _, d := range filepath.SplitList(v) {
+			if d != "" {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	return dirs
 }
 
 // serveToken returns the token in path, making one (mode 0600) if the file does not exist.
@@ -135,7 +149,7 @@ func (a *app) serve(ctx context.Context, cmd *cli.Command) error {
 		Sessions:  hosted,
 		Plugins:   &servedPlugins{a: a, cmd: cmd},
 		Token:     token,
-		AllowDirs: cmd.StringSlice("allow-dir"),
+		AllowDirs: allowDirs(cmd.StringSlice("allow-dir")),
 		MaxBody:   cmd.Int64("max-body"),
 	})
 	if err != nil {

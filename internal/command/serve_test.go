@@ -539,3 +539,25 @@ func gitPluginRepo(t *testing.T, dir, name string) string {
 	git(work, "push", "-q", bare, "main")
 	return bare
 }
+
+// TestServeAllowDirsFromEnvironment: SCOPE_ALLOW_DIRS names several folders, joined with ':'.
+func TestServeAllowDirsFromEnvironment(t *testing.T) {
+	a, b, c := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("SCOPE_ALLOW_DIRS", a+":"+b)
+	s := startServe(t, serveEnv(t, plugins(t)))
+	var info session.Info
+	s.must(201, "POST", "/api/v1/sessions", map[string]any{"chain": "color-generator", "output": filepath.Join(b, "x.png"), "frames": 1}, &info)
+	if code, body := s.do("POST", "/api/v1/sessions", map[string]any{"chain": "color-generator", "output": filepath.Join(c, "x.png")}); code != 403 {
+		t.Errorf("a folder SCOPE_ALLOW_DIRS does not name: %d %s", code, body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if fi, err := os.Stat(filepath.Join(b, "x.png")); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the one-frame session wrote no %s\n%s", filepath.Join(b, "x.png"), s.err.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
