@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -559,5 +560,62 @@ func TestServeAllowDirsFromEnvironment(t *testing.T) {
 			t.Fatalf("the one-frame session wrote no %s\n%s", filepath.Join(b, "x.png"), s.err.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeSIGTERM: the scope binary under a supervisor's SIGTERM stops its sessions, finalises
+// their sinks and exits 0.
+func TestServeSIGTERM(t *testing.T) {
+	lib := plugins(t)
+	bin := filepath.Join(t.TempDir(), "scope")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/scope")
+	build.Dir = plugintest.Root(t)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	media := t.TempDir()
+	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--allow-dir", media)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "SCOPE_PLUGIN_PATH=" + lib, "XDG_RUNTIME_DIR=" + t.TempDir()}
+	stdout, _ := cmd.StdoutPipe()
+	var errb lockedBuffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	base, ok := strings.CutPrefix(strings.TrimSpace(line), "serving on ")
+	if !ok {
+		t.Fatalf("scope serve said %q\n%s", line, errb.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	s := &served{t: t, base: base}
+	out := filepath.Join(media, "out.y4m")
+	var info session.Info
+	s.must(201, "POST", "/api/v1/sessions", map[string]any{"chain": "color-generator", "output": out, "load_params": []string{"width=16,height=8"}}, &info)
+	_, n := s.frame(info.ID, 5)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("scope serve after SIGTERM: %v\n%s", err, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("scope serve did not exit within 15s of SIGTERM\n%s", errb.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := bytes.Count(b, []byte("FRAME\n"))
+	hdr := bytes.IndexByte(b, '\n') + 1
+	if !bytes.HasPrefix(b, []byte("YUV4MPEG2 W16 H8")) || uint64(frames) < n || (len(b)-hdr)%frames != 0 {
+		t.Errorf("out.y4m after SIGTERM: %d frames (frame %d was shown), %d bytes", frames, n, len(b))
+	}
+	if !strings.Contains(errb.String(), "stopping: finishing the sessions") {
+		t.Errorf("stderr: %s", errb.String())
 	}
 }
