@@ -283,9 +283,17 @@ func (p *servedPlugins) Install(ctx context.Context, spec string, replace bool, 
 	if err != nil {
 		return httpapi.Plugin{}, err
 	}
-	// "installed NAME VERSION from ..."
-	name, _, _ := strings.Cut(strings.TrimPrefix(out[strings.LastIndex(out, "installed "):], "installed "), " ")
-	return p.find(ctx, strings.TrimSpace(name))
+	return p.find(ctx, installedName(out))
+}
+
+// installedName reads NAME from the "installed NAME VERSION from ..." line of an install.
+func installedName(out string) string {
+	i := strings.LastIndex(out, "installed ")
+	if i < 0 {
+		return ""
+	}
+	name, _, _ := strings.Cut(out[i+len("installed "):], " ")
+	return strings.TrimSpace(name)
 }
 
 // Uninstall is `scope plugin uninstall NAME`.
