@@ -335,8 +335,10 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	}
 	// A single image takes one frame and ends, whatever the mode and the source (writing
 	// it again for every frame of an endless test pattern would never end); any other
-	// headless run without --frames goes on until its source ends or it is stopped.
-	if frames == 0 && isStill(output) && !cmd.Bool("preview") {
+	// headless run without --frames goes on until its source ends or it is stopped, and so
+	// does a session served by `scope serve`.
+	live := cmd.Bool("preview") || a.hosted != nil
+	if frames == 0 && isStill(output) && !live {
 		frames = 1
 	}
 
