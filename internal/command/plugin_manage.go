@@ -224,6 +224,9 @@ func (a *app) pluginInstall(ctx context.Context, cmd *cli.Command) error {
 	}
 	pl := res.Plugin
 	fmt.Fprintf(a.io.Out, "installed %s from %s\n  pipelines: %s\n", nameVersion(pl), describeSource(pl), strings.Join(pl.Pipelines, ", "))
+	for _, n := range res.Notes {
+		fmt.Fprintf(a.io.Err, "note: %s\n", n)
+	}
 	if res.Previous != nil {
 		a.swapSessions(ctx, *res.Previous, res.Library, "")
 	}
@@ -331,21 +334,10 @@ func updateText(u *manager.UpdateStatus) string {
 	if u == nil {
 		return "not checked"
 	}
-	switch u.State {
-	case manager.UpdateAvailable:
-		l := u.Latest
-		if len(l) == 40 {
-			l = l[:7]
-		}
-		return "update available (" + l + ")"
-	case manager.UpToDate:
-		return "up to date"
-	case manager.UpdatePinned:
-		return "pinned to a commit"
-	case manager.UpdateLinked:
-		return "linked (use reload)"
+	if u.State == manager.UpdateUnknown {
+		return "unknown (" + truncate(u.Error, 60) + ")"
 	}
-	return "unknown (" + truncate(u.Error, 60) + ")"
+	return u.Describe()
 }
 
 func (a *app) pluginUpdate(ctx context.Context, cmd *cli.Command) error {
@@ -385,7 +377,7 @@ func (a *app) pluginUpdate(ctx context.Context, cmd *cli.Command) error {
 			continue
 		}
 		if !res.Changed {
-			fmt.Fprintf(a.io.Out, "%s is up to date (%s)\n", name, describeSource(res.Plugin))
+			fmt.Fprintf(a.io.Out, "%s stays as it is (%s): %s\n", name, describeSource(res.Plugin), strings.Join(res.Notes, "; "))
 			continue
 		}
 		fmt.Fprintf(a.io.Out, "updated %s %s -> %s from %s\n", name, res.Previous.Version, res.Plugin.Version, describeSource(res.Plugin))

@@ -299,11 +299,23 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 		t.Fatalf("scope pipelines: invert comes from %q, want the plugin store", lib)
 	}
 	l := h.list()
-	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "up-to-date" {
-		t.Fatalf("list after tag install: %+v", l)
+	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "pinned" || l.Plugins[0].Update.Latest != "" {
+		t.Fatalf("list after tag install: %+v, want pinned to the tag with nothing newer", l)
 	}
-	// Installing the same name again is refused without --force.
-	if code, _, errs := h.scope("plugin", "install", r.url()+"@main"); code == 0 || !strings.Contains(errs, "already installed") {
+	// A newer tag: list shows it, update stays on the tag (it is a pin) and says how to move.
+	h.git(r.work, "tag", "v1.1.0", second)
+	h.git(r.work, "push", "-q", "--tags", r.bare)
+	if u := h.list("--refresh").Plugins[0].Update; u.State != "pinned" || u.Latest != "v1.1.0" {
+		t.Fatalf("list with a newer tag: %+v, want pinned with v1.1.0 shown", u)
+	}
+	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "stays as it is") || !strings.Contains(out, "newer tag v1.1.0") || !strings.Contains(out, "@v1.1.0") {
+		t.Fatalf("update of a tag install with a newer tag: %s", out)
+	}
+	if p := h.list().Plugins[0]; p.Source.Commit != first {
+		t.Fatalf("update moved the tag pin to %s", p.Source.Commit)
+	}
+	// Installing the same name again is refused without --force, and the error says --force.
+	if code, _, errs := h.scope("plugin", "install", r.url()+"@main"); code == 0 || !strings.Contains(errs, "already installed") || !strings.Contains(errs, "--force") {
 		t.Fatalf("second install: exit %d, %s", code, errs)
 	}
 	// At a commit: pinned.
@@ -340,7 +352,7 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 	if p := l.Plugins[0]; p.Source.Commit != third || p.Version != "1.2.0" || p.Update.State != "up-to-date" {
 		t.Fatalf("list after update: %+v", p)
 	}
-	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "invert is up to date") {
+	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "invert stays as it is") || !strings.Contains(out, "up to date") {
 		t.Fatalf("second update: %s", out)
 	}
 	// A commit on another branch does not count.
