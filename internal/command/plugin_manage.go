@@ -194,6 +194,7 @@ func (a *app) pluginFailure(cmd *cli.Command, err error) error {
 			fmt.Fprintln(a.io.Err)
 		}
 		fmt.Fprintln(a.io.Err, "---")
+		be.Shown = true // the error below need not repeat part of it
 	}
 	return fmt.Errorf("%w\nnothing was changed", err)
 }
