@@ -155,6 +155,6 @@ func (a *app) openCatalog(cmd *cli.Command) *catalog.Catalog {
 	}
 	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
 	cat.Failed = append(stateFailed, cat.Failed...)
-	explainInstalled(cat, byPath)
+	a.explainInstalled(cmd, cat, byPath)
 	return cat
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/scopenative/scope/catalog"
-	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/plugins/build"
 	"github.com/scopenative/scope/plugins/hotswap"
 	"github.com/scopenative/scope/plugins/index"
@@ -228,6 +227,11 @@ func (a *app) pluginInstall(ctx context.Context, cmd *cli.Command) error {
 	for _, n := range res.Notes {
 		fmt.Fprintf(a.io.Err, "note: %s\n", n)
 	}
+	cat := a.openCatalog(cmd)
+	if note := a.shadowNote(cmd, cat, *pl, res.Library); note != "" {
+		fmt.Fprintf(a.io.Err, "warning: %s\n", note)
+	}
+	cat.Close()
 	if res.Previous != nil {
 		a.swapSessions(ctx, *res.Previous, res.Library, "")
 	}
@@ -268,6 +272,8 @@ type pluginListEntry struct {
 	LibraryPath string                `json:"library_path"`
 	Update      *manager.UpdateStatus `json:"update,omitempty"`
 	Error       string                `json:"error,omitempty"`
+	// Hidden says which library on the search path provides the plugin's pipelines instead.
+	Hidden string `json:"hidden,omitempty"`
 }
 
 func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
@@ -279,12 +285,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	// Load each library as the other commands would, to report the broken ones.
-	var paths []string
-	for _, p := range st.Plugins {
-		paths = append(paths, m.Store().LibPath(p.Library))
-	}
-	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	// Load the search path as the other commands would, to report the broken and the
+	// hidden plugins.
+	cat := a.openCatalog(cmd)
 	defer cat.Close()
 	failed := map[string]string{}
 	for _, f := range cat.Failed {
@@ -297,6 +300,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	entries := []pluginListEntry{}
 	for _, p := range st.Plugins {
 		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)]}
+		if note := a.shadowNote(cmd, cat, p, e.LibraryPath); note != "" {
+			e.Hidden, e.Error = note, ""
+		}
 		if u, ok := updates[p.Name]; ok {
 			e.Update = &u
 		}
@@ -326,6 +332,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	for _, e := range entries {
 		if e.Error != "" {
 			fmt.Fprintf(a.io.Out, "%s failed to load: %s\n", e.Name, e.Error)
+		}
+		if e.Hidden != "" {
+			fmt.Fprintf(a.io.Out, "warning: %s\n", e.Hidden)
 		}
 	}
 	return nil
@@ -558,10 +567,15 @@ func installedLibraries(dir string) ([]string, map[string]store.Plugin, []catalo
 	return paths, byPath, nil
 }
 
-// explainInstalled rewrites the failures of installed libraries to name the plugin.
-func explainInstalled(cat *catalog.Catalog, byPath map[string]store.Plugin) {
+// explainInstalled rewrites the failures of installed libraries to name the plugin, or, when
+// another library on the search path provides the plugin's pipelines, which one and why.
+func (a *app) explainInstalled(cmd *cli.Command, cat *catalog.Catalog, byPath map[string]store.Plugin) {
 	for i, f := range cat.Failed {
 		if p, ok := byPath[f.Path]; ok {
+			if note := a.shadowNote(cmd, cat, p, f.Path); note != "" {
+				cat.Failed[i].Err = errors.New(note)
+				continue
+			}
 			cat.Failed[i].Err = fmt.Errorf("installed plugin %s %s (%s): %w; reinstall it with 'scope plugin update %s' or remove it with 'scope plugin uninstall %s'",
 				p.Name, p.Version, describeSource(&p), f.Err, p.Name, p.Name)
 		}

@@ -40,6 +40,7 @@ func (a *app) startReload(ctx context.Context, cmd *cli.Command, eng *engine.Eng
 		r.swapper.Register(host.Server())
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
+	a.warnHidden(cmd, eng)
 	if cmd.Bool("watch") {
 		a.startWatch(ctx, cmd, eng, r)
 	}
@@ -126,4 +127,24 @@ func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Sw
 		return
 	}
 	_, _ = sw.Apply(ctx, hotswap.Request{Plugin: name, Library: res.Library, Pipelines: pipelines, StoreDir: storeDir})
+}
+
+// warnHidden says, for each stage whose pipeline an installed plugin provides but which runs
+// from another library found first on the search path, which file runs and why.
+func (a *app) warnHidden(cmd *cli.Command, eng *engine.Engine) {
+	dir := a.dataDir()
+	if dir == "" {
+		return
+	}
+	st, err := store.New(dir).Load()
+	if err != nil {
+		return
+	}
+	storeDir := filepath.Join(dir, store.LibDir)
+	for _, in := range eng.Instances() {
+		p := in.Pipeline()
+		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(p.Library().Path()) != storeDir {
+			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, p.Library().Path()))
+		}
+	}
 }

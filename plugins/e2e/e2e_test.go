@@ -795,3 +795,51 @@ func (h *harness) startRun(minFrames int, args ...string) (*sessionProbe, *syncB
 	}
 	return probe, stderr
 }
+
+// TestInstalledPluginHiddenByPluginPath follows the README's old steps: with
+// SCOPE_PLUGIN_PATH naming a folder that has its own invert.so, an installed plugin providing
+// invert never runs. install, list and run each say which file wins and why.
+func TestInstalledPluginHiddenByPluginPath(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "myinvert")
+	h.pluginPackage(pkg, "myinvert", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	pp := filepath.Join(h.tmp, "build", "plugins")
+	if err := os.MkdirAll(pp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.pipelineFrom("invert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shadow := filepath.Join(pp, "invert.so")
+	h.write(shadow, string(b))
+	env := []string{"SCOPE_PLUGIN_PATH=" + pp}
+	check := func(what, text string) {
+		t.Helper()
+		for _, want := range []string{"myinvert", "is hidden", shadow, "SCOPE_PLUGIN_PATH"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s does not say %q:\n%s", what, want, text)
+			}
+		}
+	}
+	code, out, errs := h.scopeWith(env, "plugin", "install", "--force", pkg)
+	if code != 0 {
+		t.Fatalf("install: exit %d\n%s%s", code, out, errs)
+	}
+	check("install", errs)
+	code, out, errs = h.scopeWith(env, "plugin", "list", "--offline")
+	if code != 0 {
+		t.Fatalf("list: exit %d\n%s%s", code, out, errs)
+	}
+	check("plugin list", out)
+	code, out, errs = h.scopeWith(env, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--frames", "2", "--output", "null", "--quiet")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	check("run --watch", errs)
+	// Without the folder on the path nothing is hidden and nothing is said.
+	if code, out, errs := h.scope("plugin", "list", "--offline"); code != 0 || strings.Contains(out+errs, "hidden") {
+		t.Errorf("list without SCOPE_PLUGIN_PATH: exit %d\n%s%s", code, out, errs)
+	}
+}
