@@ -357,14 +357,24 @@ func (g *game) reload() {
 	}
 	st := g.state.Stages[g.stage]
 	stage, plugin, id := st.Index, st.Plugin, st.Pipeline.ID
-	g.status("reloading %s...", id)
+	g.status("reloading %s (a linked plugin is rebuilt first)...", id)
 	g.rem.do(func(ctx context.Context, c *session.Client) error {
-		if err := c.Reload(ctx, stage, plugin); err != nil {
+		res, err := c.ReloadStage(ctx, stage, plugin)
+		if err != nil {
 			return err
 		}
-		g.rem.message("reloaded %s", id)
+		g.rem.message("%s", reloadStatus(id, res))
 		return nil
 	})
+}
+
+// reloadStatus is the status line after R: the session's own account of the reload (was it
+// rebuilt or reloaded as it is on disk), or a plain one from an older session.
+func reloadStatus(id string, res session.ReloadResult) string {
+	if res.Message != "" {
+		return res.Message
+	}
+	return "reloaded " + id
 }
 
 // panelSig is what the panel shows: it is redrawn only when this changes (the screen is not

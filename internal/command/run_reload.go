@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -36,6 +37,7 @@ func (a *app) startReload(ctx context.Context, cmd *cli.Command, eng *engine.Eng
 	r := &reloadRun{swapper: hotswap.New(eng, loader.Options{Logger: a.logger(cmd)}, func(msg string) {
 		fmt.Fprintf(a.io.Err, "%s\n", msg)
 	})}
+	r.swapper.SetRebuilder(a.stageRebuilder(cmd, eng))
 	if host != nil {
 		r.swapper.Register(host.Server())
 	}
@@ -99,12 +101,26 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 // watchRebuild rebuilds one linked plugin and swaps it into this run.
 func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Swapper, name, storeDir string) {
 	fmt.Fprintf(a.io.Err, "change in %s: rebuilding\n", name)
-	p := newProgress(a.io.Err)
-	m, err := a.pluginManager(cmd, p)
+	req, err := a.rebuildRequest(ctx, cmd, name, storeDir)
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil {
-		p.Done()
 		fmt.Fprintf(a.io.Err, "warning: --watch: %v\n", err)
 		return
+	}
+	_, _ = sw.Apply(ctx, req)
+}
+
+// rebuildRequest rebuilds the linked plugin name as `scope plugin reload` does and returns the
+// request that swaps it in (with Error set when the build or validation failed). err is set
+// only when there is nothing to rebuild (the manager is unusable, the plugin is gone).
+func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string) (hotswap.Request, error) {
+	p := newProgress(a.io.Err)
+	defer p.Done()
+	m, err := a.pluginManager(cmd, p)
+	if err != nil {
+		return hotswap.Request{}, err
 	}
 	st, err := m.Installed()
 	var old *store.Plugin
@@ -112,21 +128,45 @@ func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Sw
 		old = st.Find(name)
 	}
 	if old == nil {
-		p.Done()
-		fmt.Fprintf(a.io.Err, "warning: --watch: plugin %s is no longer installed\n", name)
-		return
+		return hotswap.Request{}, fmt.Errorf("plugin %s is no longer installed", name)
 	}
 	pipelines := slices.Clone(old.Pipelines)
 	res, err := m.Reload(ctx, name)
-	p.Done()
-	if ctx.Err() != nil {
-		return
-	}
 	if err != nil {
-		_, _ = sw.Apply(ctx, hotswap.Request{Plugin: name, Pipelines: pipelines, Error: err.Error()})
-		return
+		return hotswap.Request{Plugin: name, Pipelines: pipelines, Error: err.Error()}, nil
 	}
-	_, _ = sw.Apply(ctx, hotswap.Request{Plugin: name, Library: res.Library, Pipelines: pipelines, StoreDir: storeDir})
+	return hotswap.Request{Plugin: name, Library: res.Library, Pipelines: pipelines, StoreDir: storeDir}, nil
+}
+
+// stageRebuilder is the session's hotswap.Rebuilder: a stage that runs a linked plugin from
+// the store is rebuilt from its folder (the preview's R key then does what `scope plugin
+// reload` does); any other library is left to be reloaded as it is.
+func (a *app) stageRebuilder(cmd *cli.Command, eng *engine.Engine) hotswap.Rebuilder {
+	return func(ctx context.Context, stage int, lib string) (hotswap.Request, bool, error) {
+		dir := a.dataDir()
+		if dir == "" {
+			return hotswap.Request{}, false, nil
+		}
+		storeDir := filepath.Join(dir, store.LibDir)
+		if filepath.Dir(lib) != storeDir {
+			return hotswap.Request{}, false, nil
+		}
+		st, err := store.New(dir).Load()
+		if err != nil {
+			return hotswap.Request{}, false, nil
+		}
+		owner := st.Owner(eng.Instances()[stage].Pipeline().ID)
+		if owner == nil || !owner.Linked {
+			return hotswap.Request{}, false, nil
+		}
+		fmt.Fprintf(a.io.Err, "reload of stage %d requested: rebuilding %s\n", stage, owner.Name)
+		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir)
+		if err == nil && req.Error != "" {
+			err = errors.New(req.Error)
+		}
+		req.Plugin = owner.Name
+		return req, true, err
+	}
 }
 
 // warnHidden says, for each stage whose pipeline an installed plugin provides but which runs

@@ -843,3 +843,47 @@ func TestInstalledPluginHiddenByPluginPath(t *testing.T) {
 		t.Errorf("list without SCOPE_PLUGIN_PATH: exit %d\n%s%s", code, out, errs)
 	}
 }
+
+// TestStageReloadRebuildsLinkedPlugin is the preview's R key: it sends the session's reload
+// op for a stage with the stage's library path. For a linked plugin that used to reload the
+// stored library, so an edit never showed though the log said "runs the new build"; now the
+// session rebuilds the plugin from its folder first, as `scope plugin reload` does.
+func TestStageReloadRebuildsLinkedPlugin(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "rkey")
+	h.pluginPackage(pkg, "rkey", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	probe, runErr := h.startRun(3, "run", "invert", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "table[v] = 44; (void)r;")
+	info, err := probe.c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := probe.c.ReloadStage(ctx, 0, info.Stages[0].Plugin)
+	if err != nil {
+		t.Fatalf("reload stage 0: %v", err)
+	}
+	if !res.Rebuilt || !strings.Contains(res.Message, "runs the new build") {
+		t.Errorf("reload answer %+v, want a rebuild", res)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if px, constant := probe.frame(filepath.Join(h.tmp, "r.png")); constant && px == [3]uint8{44, 44, 44} {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit never showed after R; session said:\n%s", runErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A broken edit: the reload fails with the compiler's first error, the old build stays.
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = 44; (void)r;", "table[v] = 44 (void)r;")
+	if _, err := probe.c.ReloadStage(ctx, 0, info.Stages[0].Plugin); err == nil || !strings.Contains(err.Error(), "invert.c:") || !strings.Contains(err.Error(), "error") {
+		t.Errorf("reload of a broken edit: %v, want the compile error with file:line", err)
+	}
+	if px, _ := probe.frame(filepath.Join(h.tmp, "r.png")); px != [3]uint8{44, 44, 44} {
+		t.Errorf("after a failed rebuild the frames show %v, want the last good build's 44", px)
+	}
+}
