@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -77,6 +78,19 @@ type Engine struct {
 
 	transfers Transfers // frames moved across PCIe (Run's goroutine only)
 	parity    int       // which parityBufs of each stage this tick uses (device runs)
+
+	// Hot swap support: the input each stage was last prepared with (under mu, for a swap
+	// to prepare its new instance off the frame loop), and the old instances being
+	// destroyed off the frame loop (Run waits for them before it returns).
+	inputs  []stageInput
+	closing sync.WaitGroup
+}
+
+// stageInput is what a stage was last prepared with.
+type stageInput struct {
+	formats []frame.Format
+	memory  uint32
+	ok      bool
 }
 
 // stage is one pipeline of the chain with its window and buffers.
@@ -97,6 +111,10 @@ type stage struct {
 	times    histogram
 	recent   time.Duration // moving average of recent call times, for live display
 	prepared bool          // prepared during the current tick
+	// What Engine.Inputs reports for this stage, kept here to publish only changes.
+	noted     bool
+	notedMem  uint32
+	notedFmts []frame.Format
 	calls    int
 	errors   int
 
@@ -183,7 +201,8 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 }
 
 // Swap replaces the instance of stage i with in between two ticks: the output never stops,
-// the old instance keeps running until the swap and is closed by the engine right after it.
+// the old instance keeps running until the swap and is closed by the engine right after it
+// (off the frame loop, unless the engine has a CUDA device; Run waits for it).
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
 func (e *Engine) Swap(i int, in *loader.Instance) error {
@@ -321,6 +340,7 @@ func (e *Engine) applyPending() {
 	}
 	for i, in := range e.swaps {
 		old := e.stages[i].inst
+		defer e.retire(old) // destroyed off the frame loop: the swap is only the exchange below
 		e.stages[i].inst = in
 		e.stages[i].id = in.Pipeline().ID
 		e.stages[i].prompts = nil
@@ -332,7 +352,6 @@ func (e *Engine) applyPending() {
 			e.stages[i].audio = &loader.Audio{}
 		}
 		delete(e.swaps, i)
-		old.Close()
 	}
 	for i, v := range e.pending {
 		if err := e.stages[i].inst.SetParams(v); err != nil {
@@ -340,6 +359,43 @@ func (e *Engine) applyPending() {
 		}
 		delete(e.pending, i)
 	}
+}
+
+// retire destroys an instance swapped out: off the frame loop, so a slow destroy does not
+// stall the output, except with a CUDA device, whose context is bound to Run's thread.
+func (e *Engine) retire(old *loader.Instance) {
+	if e.cfg.Device != nil {
+		old.Close()
+		return
+	}
+	e.closing.Add(1)
+	go func() {
+		defer e.closing.Done()
+		old.Close()
+	}()
+}
+
+// Inputs returns the input formats (and their memory) stage i was last prepared with, so a
+// hot swap can prepare a new instance before handing it to Swap; ok is false before the
+// stage's first prepare.
+func (e *Engine) Inputs(i int) (formats []frame.Format, memory uint32, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.inputs) {
+		return nil, 0, false
+	}
+	in := e.inputs[i]
+	return slices.Clone(in.formats), in.memory, in.ok
+}
+
+// noteInputs records what stage i was prepared with when it changed (Run's goroutine).
+func (e *Engine) noteInputs(i int, formats []frame.Format, memory uint32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inputs == nil {
+		e.inputs = make([]stageInput, len(e.stages))
+	}
+	e.inputs[i] = stageInput{formats: slices.Clone(formats), memory: memory, ok: true}
 }
 
 func (e *Engine) report(i int, err error) {
@@ -352,6 +408,7 @@ func (e *Engine) report(i int, err error) {
 // cancelled, and returns the statistics. A failed call drops that tick and the run goes on;
 // source and sink errors end the run.
 func (e *Engine) Run(ctx context.Context) (Stats, error) {
+	defer e.closing.Wait() // swapped-out instances still being destroyed
 	start := time.Now()
 	var interval time.Duration
 	if e.cfg.FPS > 0 {
@@ -593,6 +650,10 @@ func (e *Engine) prepare(i int, ts time.Duration) error {
 		}
 	}
 	st.prepared = true
+	if !st.noted || st.notedMem != st.inMem || !slices.Equal(st.notedFmts, formats) {
+		st.noted, st.notedMem, st.notedFmts = true, st.inMem, append(st.notedFmts[:0], formats...)
+		e.noteInputs(i, formats, st.inMem)
+	}
 	if st.audio != nil && len(st.audio.Samples) < 2*req.AudioMaxFrames {
 		st.audio.Samples = make([]float32, 2*req.AudioMaxFrames)
 	}

@@ -1,9 +1,10 @@
 // Package hotswap replaces the instances of a reloaded plugin in a running engine without
-// stopping its output: it loads the new library (a private copy, see loader.Open), creates
-// each new instance with the old one's mode and load-time values, carries over the runtime
-// values whose parameters still exist, hands the instances to engine.Swap (which switches
-// between two ticks while frames keep flowing from the old instances) and retires the old
-// library once its instances are closed. If anything fails before the swap, the old
+// stopping its output: off the frame loop it loads the new library (a private copy, see
+// loader.Open), creates each new instance with the old one's mode and load-time values,
+// carries over the runtime values whose parameters still exist and prepares it with the
+// stage's current input (engine.Inputs); it then hands the instances to engine.Swap, whose
+// swap between two ticks is a pointer exchange (the engine destroys the old instances off
+// its frame loop), and retires the old library once its instances are closed. If anything fails before the swap, the old
 // instances keep running and the error is reported.
 package hotswap
 
@@ -258,6 +259,11 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			return abort(fmt.Errorf("create the new %s: %w", np.ID, err))
 		}
 		news = append(news, in)
+		// Prepare it here, off the frame loop, with what the stage is fed now: its first
+		// prepare (where plugins allocate and build their tables) does not stall a tick.
+		if err := s.warm(i, in); err != nil {
+			return abort(fmt.Errorf("prepare the new %s: %w", np.ID, err))
+		}
 		res.Swapped = append(res.Swapped, Swapped{Stage: i, Pipeline: np.ID, Carried: carried, Dropped: dropped})
 	}
 	olds := map[*loader.Library]bool{}
@@ -282,6 +288,17 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
+// warm prepares a new instance for stage i with the input the stage was last prepared with
+// (nothing before the stage's first prepare: the engine then prepares it as usual).
+func (s *Swapper) warm(i int, in *loader.Instance) error {
+	formats, memory, ok := s.eng.Inputs(i)
+	if !ok {
+		return nil
+	}
+	_, err := in.PrepareOn(formats, memory)
+	return err
+}
+
 // retire waits until the engine runs the new instances (it closes the old ones at the
 // swap), then closes the old libraries that no instance uses any more.
 func (s *Swapper) retire(stages []int, news []*loader.Instance, olds map[*loader.Library]bool) {
@@ -299,11 +316,19 @@ func (s *Swapper) retire(stages []int, news []*loader.Instance, olds map[*loader
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for lib := range olds {
-		if lib.Close() == nil { // fails harmlessly while an instance is still open
-			s.mu.Lock()
-			s.libs = slices.DeleteFunc(s.libs, func(l *loader.Library) bool { return l == lib })
-			s.mu.Unlock()
+	// The engine destroys the old instances off its frame loop: a library closes once the
+	// last of them is gone (Close fails harmlessly while one is still open).
+	for len(olds) > 0 && time.Now().Before(deadline) {
+		for lib := range olds {
+			if lib.Close() == nil {
+				delete(olds, lib)
+				s.mu.Lock()
+				s.libs = slices.DeleteFunc(s.libs, func(l *loader.Library) bool { return l == lib })
+				s.mu.Unlock()
+			}
+		}
+		if len(olds) > 0 {
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
