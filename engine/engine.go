@@ -111,12 +111,13 @@ type stage struct {
 	times    histogram
 	recent   time.Duration // moving average of recent call times, for live display
 	prepared bool          // prepared during the current tick
+	calls    int
+	errors   int
+
 	// What Engine.Inputs reports for this stage, kept here to publish only changes.
 	noted     bool
 	notedMem  uint32
 	notedFmts []frame.Format
-	calls    int
-	errors   int
 
 	// With a Device: where the input arrives and what the stage asked for.
 	inMem   uint32                  // memory of the frames arriving from upstream
