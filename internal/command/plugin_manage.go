@@ -586,7 +586,18 @@ func (a *app) explainInstalled(cmd *cli.Command, cat *catalog.Catalog, byPath ma
 // child process, so a crashing plugin cannot take the CLI down) and refuses it when any check
 // fails, with the whole report as the reason.
 func validateForInstall(ctx context.Context, path string) (*manager.Validated, error) {
-	rep, err := validate.Run(ctx, path, validate.Options{})
+	return validateWith(ctx, path, validate.Options{})
+}
+
+// validateQuick runs only validate.QuickOnly's checks, for `scope run --watch`: the rest run
+// after the swap (see fullValidateAfterSwap).
+func validateQuick(ctx context.Context, path string) (*manager.Validated, error) {
+	return validateWith(ctx, path, validate.Options{Only: validate.QuickOnly()})
+}
+
+// validateWith runs validate.Run with opts and refuses a library that fails a check.
+func validateWith(ctx context.Context, path string, opts validate.Options) (*manager.Validated, error) {
+	rep, err := validate.Run(ctx, path, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/plugins/hotswap"
+	"github.com/scopenative/scope/plugins/manager"
 	"github.com/scopenative/scope/plugins/store"
 	"github.com/scopenative/scope/plugins/watch"
 	scopesession "github.com/scopenative/scope/session"
@@ -101,7 +102,7 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 // watchRebuild rebuilds one linked plugin and swaps it into this run.
 func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Swapper, name, storeDir string) {
 	fmt.Fprintf(a.io.Err, "change in %s: rebuilding\n", name)
-	req, err := a.rebuildRequest(ctx, cmd, name, storeDir)
+	req, err := a.rebuildRequest(ctx, cmd, name, storeDir, validateQuick)
 	if ctx.Err() != nil {
 		return
 	}
@@ -109,19 +110,29 @@ func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Sw
 		fmt.Fprintf(a.io.Err, "warning: --watch: %v\n", err)
 		return
 	}
-	_, _ = sw.Apply(ctx, req)
+	res, err := sw.Apply(ctx, req)
+	if err != nil || len(res.Swapped) == 0 || req.Library == "" {
+		return
+	}
+	// The quick checks passed and the new build runs: now the rest of the validation, which
+	// `scope plugin install` and `reload` run before they swap.
+	if _, err := validateForInstall(ctx, req.Library); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(a.io.Err, "warning: --watch: the new build of %s, now running, fails the full validation (the quick checks before the swap passed); fix it and save again:\n%v\n", name, err)
+	}
 }
 
-// rebuildRequest rebuilds the linked plugin name as `scope plugin reload` does and returns the
+// rebuildRequest rebuilds the linked plugin name as `scope plugin reload` does (validating
+// the build with validate) and returns the
 // request that swaps it in (with Error set when the build or validation failed). err is set
 // only when there is nothing to rebuild (the manager is unusable, the plugin is gone).
-func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string) (hotswap.Request, error) {
+func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string, validate manager.ValidateFunc) (hotswap.Request, error) {
 	p := newProgress(a.io.Err)
 	defer p.Done()
 	m, err := a.pluginManager(cmd, p)
 	if err != nil {
 		return hotswap.Request{}, err
 	}
+	m = m.WithValidate(validate)
 	st, err := m.Installed()
 	var old *store.Plugin
 	if err == nil {
@@ -160,7 +171,7 @@ func (a *app) stageRebuilder(cmd *cli.Command, eng *engine.Engine) hotswap.Rebui
 			return hotswap.Request{}, false, nil
 		}
 		fmt.Fprintf(a.io.Err, "reload of stage %d requested: rebuilding %s\n", stage, owner.Name)
-		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir)
+		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir, validateForInstall)
 		if err == nil && req.Error != "" {
 			err = errors.New(req.Error)
 		}

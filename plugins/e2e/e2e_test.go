@@ -887,3 +887,28 @@ func TestStageReloadRebuildsLinkedPlugin(t *testing.T) {
 		t.Errorf("after a failed rebuild the frames show %v, want the last good build's 44", px)
 	}
 }
+
+// TestRunWatchSwapsAfterQuickChecks: under --watch an edit that passes the quick checks but
+// fails a full one (output that changes from call to call fails "deterministic") is swapped
+// in at once, and the full validation that follows says so.
+func TestRunWatchSwapsAfterQuickChecks(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "quick")
+	h.pluginPackage(pkg, "quick", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	probe, runErr := h.startRun(3, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "{ static unsigned n; table[v] = (uint8_t)(240 + n++ % 7); (void)r; }")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(runErr.String(), "fails the full validation") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no full-validation warning after the swap:\n%s", runErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(runErr.String(), "deterministic") {
+		t.Errorf("the warning does not name the failed check:\n%s", runErr.String())
+	}
+	if px, _ := probe.frame(filepath.Join(h.tmp, "q.png")); px[0] < 240 || px[0] > 246 {
+		t.Errorf("the frames show %v, not the new build's 240..246", px)
+	}
+}

@@ -91,6 +91,14 @@ func New(o Options) *Manager {
 	return &Manager{o: o}
 }
 
+// WithValidate returns a manager like m that validates built libraries with v instead (the
+// quick checks of `scope run --watch`).
+func (m *Manager) WithValidate(v ValidateFunc) *Manager {
+	o := m.o
+	o.Validate = v
+	return &Manager{o: o}
+}
+
 // Store returns the manager's store.
 func (m *Manager) Store() *store.Store { return m.o.Store }
 
