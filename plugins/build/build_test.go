@@ -227,3 +227,35 @@ gmake: *** [Makefile:91: all] Error 2
 		}
 	}
 }
+
+// FuzzErrorExcerpt: the message of a build error never panics, keeps the first line that
+// looks like a compiler error, and quotes only lines of the output.
+func FuzzErrorExcerpt(f *testing.F) {
+	f.Add("a.c:1:2: error: x\nmore\n")
+	f.Add("noise\nerror[E0308]: mismatched\n")
+	f.Add("")
+	f.Add("\n\n\n")
+	f.Add("x.go:1:1: undefined: y")
+	f.Fuzz(func(t *testing.T, out string) {
+		e := &Error{Step: "compile", Command: "cc", Output: []byte(out), Err: errors.New("exit status 1")}
+		msg := e.Error()
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		for _, l := range lines {
+			if errorLine.MatchString(l) {
+				if !strings.Contains(msg, l) {
+					t.Errorf("the first error line %q is missing from %q", l, msg)
+				}
+				break
+			}
+		}
+		for _, q := range strings.Split(msg, "\n")[1:] {
+			q = strings.TrimPrefix(q, "    ")
+			if strings.HasPrefix(q, "... (") {
+				continue
+			}
+			if !strings.Contains(out, q) {
+				t.Errorf("message line %q is not from the output", q)
+			}
+		}
+	})
+}
