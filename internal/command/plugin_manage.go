@@ -53,8 +53,10 @@ func (a *app) pluginManageCommands() []*cli.Command {
 		{
 			Name:  "list",
 			Usage: "list installed plugins, their source, pipelines, load errors and available updates",
-			Description: "Updates are checked concurrently (git: the followed branch or tag moved; index: a newer\n" +
-				"version) and cached for 10 minutes; a check that fails shows \"unknown\".",
+			Description: "Updates are checked concurrently and cached for 10 minutes: a branch that moved, or a newer\n" +
+				"index version, is \"update available\"; a commit, a tag or name==version is \"pinned\" (with the\n" +
+				"newer tag or version, if any); a check that fails shows \"unknown\". 'update' does what this says.\n" +
+				"A plugin hidden by a --plugin or " + catalog.EnvPath + " library of the same pipeline is named.",
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 				&cli.BoolFlag{Name: "refresh", Usage: "check for updates now, ignoring the cache"},
@@ -64,7 +66,7 @@ func (a *app) pluginManageCommands() []*cli.Command {
 		},
 		{
 			Name:      "update",
-			Usage:     "install the newest build of a plugin's source (the followed branch or tag, or the index's latest)",
+			Usage:     "install the newest build of a plugin's source (the followed branch, or the index's latest); pins (commit, tag, name==version) and linked folders stay as they are, and it says why",
 			ArgsUsage: "NAME",
 			Flags: []cli.Flag{verbose, noSandbox,
 				&cli.BoolFlag{Name: "all", Usage: "update every installed plugin"}},
