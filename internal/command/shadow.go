@@ -15,27 +15,25 @@ import (
 // from path, a library found earlier on the search path (--plugin, then SCOPE_PLUGIN_PATH,
 // then the installed plugins): which file wins, why, and how to use the installed one.
 func (a *app) hiddenNote(cmd *cli.Command, p store.Plugin, id, path string) string {
-	why, fix := "it comes earlier on the plugin search path (--plugin, "+catalog.EnvPath+", then the installed plugins)", "uninstall one of the two"
+	note := func(why, fix string) string {
+		return fmt.Sprintf("installed plugin %s (%s) is hidden: pipeline %s comes from %s, because %s; %s", p.Name, describeSource(&p), id, path, why, fix)
+	}
 	under := func(entry string) bool {
-		entry = filepath.Clean(entry)
-		return filepath.Clean(path) == entry || strings.HasPrefix(filepath.Clean(path), entry+string(filepath.Separator))
+		entry, file := filepath.Clean(entry), filepath.Clean(path)
+		return file == entry || strings.HasPrefix(file, entry+string(filepath.Separator))
 	}
 	for _, f := range cmd.StringSlice("plugin") {
 		if under(f) {
-			why = "--plugin " + f + " comes before the installed plugins"
-			fix = "drop --plugin " + f + " to run the installed one"
+			return note("--plugin "+f+" comes before the installed plugins", "drop --plugin "+f+" to run the installed one")
 		}
 	}
-	if !strings.HasPrefix(why, "--plugin") {
-		for _, e := range strings.Split(a.io.Env(catalog.EnvPath), ":") {
-			if e = strings.TrimSpace(e); e != "" && under(e) {
-				why = fmt.Sprintf("%s lists %s, and %s comes before the installed plugins", catalog.EnvPath, e, catalog.EnvPath)
-				fix = fmt.Sprintf("remove %s from %s (or unset it) to run the installed one", e, catalog.EnvPath)
-				break
-			}
+	for _, e := range strings.Split(a.io.Env(catalog.EnvPath), ":") {
+		if e = strings.TrimSpace(e); e != "" && under(e) {
+			return note(fmt.Sprintf("%s lists %s, and %s comes before the installed plugins", catalog.EnvPath, e, catalog.EnvPath),
+				fmt.Sprintf("remove %s from %s (or unset it) to run the installed one", e, catalog.EnvPath))
 		}
 	}
-	return fmt.Sprintf("installed plugin %s (%s) is hidden: pipeline %s comes from %s, because %s; %s", p.Name, describeSource(&p), id, path, why, fix)
+	return note("it comes earlier on the plugin search path (--plugin, "+catalog.EnvPath+", then the installed plugins)", "uninstall one of the two")
 }
 
 // shadowNote is hiddenNote for the first of p's pipelines that cat takes from a library other
