@@ -172,7 +172,8 @@ func (r *remote) flush(ctx context.Context, c control, poll bool) error {
 		poll = true
 	}
 	for _, op := range ops {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// An operation may rebuild a plugin (R), which takes as long as its build.
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		err := op(cctx, c)
 		cancel()
 		if errors.As(err, &remoteErr) {

@@ -389,14 +389,24 @@ func (g *game) reload() {
 	}
 	st := g.state.Stages[g.stage]
 	stage, plugin, id := st.Index, st.Plugin, st.Pipeline.ID
-	g.status("reloading %s...", id)
+	g.status("reloading %s (a linked plugin is rebuilt first)...", id)
 	g.rem.do(func(ctx context.Context, c control) error {
-		if err := c.Call(ctx, session.OpReload, session.ReloadArgs{Stage: stage, Plugin: plugin}, nil); err != nil {
+		var res session.ReloadResult
+		if err := c.Call(ctx, session.OpReload, session.ReloadArgs{Stage: stage, Plugin: plugin}, &res); err != nil {
 			return err
 		}
-		g.rem.message("reloaded %s", id)
+		g.rem.message("%s", reloadStatus(id, res))
 		return nil
 	})
+}
+
+// reloadStatus is the status line after R: the session's own account of the reload (was it
+// rebuilt or reloaded as it is on disk), or a plain one from an older session.
+func reloadStatus(id string, res session.ReloadResult) string {
+	if res.Message != "" {
+		return res.Message
+	}
+	return "reloaded " + id
 }
 
 // panelSig is what the panel shows: it is redrawn only when this changes (the screen is not

@@ -187,6 +187,6 @@ func (a *app) openCatalogWith(cmd *cli.Command, logger *slog.Logger, pool *loade
 	paths = append(paths, bundledPluginDirs()...)
 	cat := catalog.Open(paths, loader.Options{Logger: logger, Pool: pool})
 	cat.Failed = append(stateFailed, cat.Failed...)
-	explainInstalled(cat, byPath)
+	a.explainInstalled(cmd, cat, byPath)
 	return cat
 }
