@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -138,6 +139,17 @@ type Engine struct {
 	// by the edits (edit.go); guarded by flow.mu.
 	model *graph.Graph
 	pipes map[string]*loader.Pipeline // pipeline node name -> its pipeline
+
+	// The old instances being destroyed off the frame loop (Run waits for them before it
+	// returns).
+	closing sync.WaitGroup
+}
+
+// stageInput is what a stage was last prepared with.
+type stageInput struct {
+	formats []frame.Format
+	memory  uint32
+	ok      bool
 }
 
 // stage is one pipeline node with its windows and buffers.
@@ -170,6 +182,12 @@ type stage struct {
 	dwin    dwindow                 // input frames in device memory (req.InputMemory CUDA)
 	dinputs [][]*loader.DeviceFrame // device input lists passed to Call
 	bufs    [2]parityBufs           // alternating per tick
+
+	// What Engine.Inputs reports for this stage, kept here to publish only changes.
+	noted     bool
+	notedMem  uint32
+	notedFmts []frame.Format
+	input     stageInput // what it was last prepared with, for hot swaps (under Engine.mu)
 }
 
 // devIn reports whether the stage takes its input in device memory.
@@ -370,7 +388,8 @@ func (e *Engine) setLocked(st *stage, values loader.Values) error {
 }
 
 // Swap replaces the instance of stage i with in between two ticks: the output never stops,
-// the old instance keeps running until the swap and is closed by the engine right after it.
+// the old instance keeps running until the swap and is closed by the engine right after it
+// (off the frame loop, unless the engine has a CUDA device; Run waits for it).
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
 func (e *Engine) Swap(i int, in *loader.Instance) error {
@@ -526,6 +545,45 @@ func (e *Engine) waitWhilePaused(ctx context.Context) bool {
 	}
 }
 
+// retire destroys an instance swapped out: off the frame loop, so a slow destroy does not
+// stall the output, except with a CUDA device, whose context is bound to Run's thread.
+func (e *Engine) retire(old *loader.Instance) {
+	if e.cfg.Device != nil {
+		old.Close()
+		return
+	}
+	e.closing.Add(1)
+	go func() {
+		defer e.closing.Done()
+		old.Close()
+	}()
+}
+
+// Inputs returns the input formats (and their memory) stage i was last prepared with, so a
+// hot swap can prepare a new instance before handing it to Swap; ok is false before the
+// stage's first prepare.
+func (e *Engine) Inputs(i int) (formats []frame.Format, memory uint32, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, err := e.stageLocked(i)
+	if err != nil {
+		return nil, 0, false
+	}
+	return slices.Clone(st.input.formats), st.input.memory, st.input.ok
+}
+
+// noteInputs records, when they changed, the formats stage st was just prepared with (by the
+// goroutine that runs the stage).
+func (e *Engine) noteInputs(st *stage, formats []frame.Format, memory uint32) {
+	if st.noted && st.notedMem == memory && slices.Equal(st.notedFmts, formats) {
+		return
+	}
+	st.noted, st.notedMem, st.notedFmts = true, memory, append(st.notedFmts[:0], formats...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st.input = stageInput{formats: slices.Clone(formats), memory: memory, ok: true}
+}
+
 // applyPending applies what is queued for every stage (device runs: between two ticks).
 func (e *Engine) applyPending() {
 	for _, st := range e.stages {
@@ -549,7 +607,7 @@ func (e *Engine) applyStage(st *stage) {
 			st.audio = &loader.Audio{}
 		}
 		delete(e.swaps, st)
-		old.Close()
+		defer e.retire(old) // destroyed off the frame loop: the swap is only the exchange above
 	}
 	if st.promptVer != e.promptVer {
 		st.promptVer = e.promptVer

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
@@ -153,6 +154,7 @@ func (e *Engine) build(g *Graph) error {
 // cancelled, and returns the statistics. A failed call drops that frame at that node and the
 // run goes on; source and sink errors end the run.
 func (e *Engine) Run(ctx context.Context) (Stats, error) {
+	defer e.closing.Wait() // swapped-out instances still being destroyed
 	if e.cfg.Device != nil {
 		return e.runDevice(ctx)
 	}
@@ -287,9 +289,9 @@ func (r *runner) retire(n *node) {
 		delete(e.pending, n.st)
 		e.mu.Unlock()
 		if sw != nil {
-			sw.Close()
+			e.retire(sw)
 		}
-		n.st.inst.Close()
+		e.retire(n.st.inst)
 	}
 }
 
@@ -675,6 +677,7 @@ func (r *runner) call(n *node, fresh []*buf) error {
 	if err != nil {
 		return fail(err)
 	}
+	e.noteInputs(st, formats, abi.MemoryHost)
 	st.req = req
 	origin := time.Now()
 	var ts time.Duration

@@ -167,6 +167,14 @@ type ReloadArgs struct {
 	Plugin string `json:"plugin"`
 }
 
+// ReloadResult is the part of OpReload's answer a preview shows.
+type ReloadResult struct {
+	// Rebuilt is true when the plugin was rebuilt from its sources first.
+	Rebuilt bool `json:"rebuilt"`
+	// Message says what was done ("reloaded NAME: stage 0 (ID) runs the new build").
+	Message string `json:"message"`
+}
+
 // Graph edit operations (docs/sessions.md, docs/graphs.md "Edits"). Each one answers the
 // graph after the edit (GraphResult); a refused edit answers the reason and changes nothing.
 const (
