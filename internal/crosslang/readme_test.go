@@ -72,7 +72,7 @@ func TestReadmeThen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?ms)^Then:\\n\\n```sh\\n(.*?)^```").FindSubmatch(readme)
+	m := regexp.MustCompile("(?ms)^Then\\b.*?^```sh\\n(.*?)^```").FindSubmatch(readme)
 	if m == nil {
 		t.Fatal("README.md has no Then: block")
 	}
@@ -80,7 +80,7 @@ func TestReadmeThen(t *testing.T) {
 		t.Skip("ffmpeg is not installed: the block writes and reads clip.mp4")
 	}
 	plugins := t.TempDir()
-	for _, name := range []string{"invert", "temporal", "color-generator"} {
+	for _, name := range []string{"invert", "temporal", "color-generator", "crossfade"} {
 		plugintest.Example(t, plugins, name)
 	}
 	work := t.TempDir()
@@ -115,7 +115,7 @@ func TestReadmeThen(t *testing.T) {
 	if img.Bounds().Dx() != 640 || img.Bounds().Dy() != 360 {
 		t.Errorf("inverted.png is %v, want the 640x360 test pattern", img.Bounds())
 	}
-	for _, f := range []string{"clip.mp4", "out.mp4"} {
+	for _, f := range []string{"clip.mp4", "out.mp4", "mix.mp4"} {
 		if st, err := os.Stat(filepath.Join(work, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}

@@ -639,7 +639,7 @@ func TestReloadHotSwapsRunningSession(t *testing.T) {
 		t.Fatalf("install of a folder is not linked: %s", out)
 	}
 	const fps = 30
-	probe, runErr := h.startRun(5, "run", "invert", "--input", "testsrc", "--size", "64x36", "--fps", fmt.Sprint(fps), "--output", "null", "--quiet")
+	probe, runErr := h.startRun(5, "run", "invert", "-p", "intensity=0.8", "--input", "testsrc", "--size", "64x36", "--fps", fmt.Sprint(fps), "--output", "null", "--quiet")
 	if _, constant := probe.frame(filepath.Join(h.tmp, "before.png")); constant {
 		t.Fatal("before the reload the output is already constant")
 	}
@@ -756,7 +756,7 @@ func TestRunWatchRebuildsOnSave(t *testing.T) {
 	pkg := filepath.Join(h.tmp, "watched")
 	h.pluginPackage(pkg, "watched", "0.1.0")
 	h.mustScope("plugin", "install", pkg)
-	probe, _ := h.startRun(3, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	probe, _ := h.startRun(3, "run", "invert", "-p", "intensity=0.8", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
 	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "table[v] = 33; (void)r;")
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
@@ -868,7 +868,7 @@ func TestStageReloadRebuildsLinkedPlugin(t *testing.T) {
 	pkg := filepath.Join(h.tmp, "rkey")
 	h.pluginPackage(pkg, "rkey", "0.1.0")
 	h.mustScope("plugin", "install", pkg)
-	probe, runErr := h.startRun(3, "run", "invert", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	probe, runErr := h.startRun(3, "run", "invert", "-p", "intensity=0.8", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
 	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "table[v] = 44; (void)r;")
 	info, err := probe.c.Info(context.Background())
 	if err != nil {
@@ -911,7 +911,7 @@ func TestRunWatchSwapsAfterQuickChecks(t *testing.T) {
 	pkg := filepath.Join(h.tmp, "quick")
 	h.pluginPackage(pkg, "quick", "0.1.0")
 	h.mustScope("plugin", "install", pkg)
-	probe, runErr := h.startRun(3, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	probe, runErr := h.startRun(3, "run", "invert", "-p", "intensity=0.8", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
 	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "{ static unsigned n; table[v] = (uint8_t)(240 + n++ % 7); (void)r; }")
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(runErr.String(), "fails the full validation") {

@@ -63,7 +63,7 @@ func TestReloadLatency(t *testing.T) {
 			os.Remove(filepath.Join(pkg, "scope-plugin.toml"))
 			h.write(filepath.Join(pkg, "scope-plugin.toml"), fmt.Sprintf("name = \"bench-%s\"\nversion = \"0.1.0\"\n", c.id))
 			h.mustScope("plugin", "install", pkg)
-			probe, runErr := h.startRun(3, "run", c.id, "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+			probe, runErr := h.startRun(3, "run", c.id, "-p", "intensity=0.8", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
 			src := filepath.Join(pkg, c.file)
 			cur := c.line
 			var took []time.Duration

@@ -35,6 +35,6 @@ SCOPE_SDK_INTERNAL void scope_sdk_log(const scope_host *host, int32_t level, con
 
 /* Runs the Go range job `job` (a runtime/cgo.Handle) over [0, count) with scope_parallel_for:
  * each range calls the exported Go function scopeSDKRange. [thread-safe] */
-void scope_sdk_parallel_for(const scope_host *host, uint32_t count, uint32_t grain, uintptr_t job);
+SCOPE_SDK_INTERNAL void scope_sdk_parallel_for(const scope_host *host, uint32_t count, uint32_t grain, uintptr_t job);
 
 #endif /* SCOPE_GO_SDK_H */
