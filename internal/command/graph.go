@@ -368,6 +368,12 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 		return usageError{err}
 	}
 	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live}
+	for _, n := range model.Nodes {
+		maker.fixed = maker.fixed || n.Kind == graph.Sink && keepsSize(n.Spec)
+	}
+	for i, src := range run.sources {
+		maker.noteSource(srcNames[i], src)
+	}
 	defer maker.close()
 	if err := sess.start(eng, cancelRun, maker); err != nil {
 		return err

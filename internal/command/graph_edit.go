@@ -24,6 +24,11 @@ type nodeMaker struct {
 	opts media.SourceOptions
 	live func(media.Source) media.Source
 
+	// fixed is set when the run writes files or streams: their sinks keep the frame size
+	// they opened with, so a source may only be switched to one of the same size (sizes).
+	fixed bool
+	sizes map[string][2]int // source node -> its frame size
+
 	mu       sync.Mutex
 	made     []*loader.Instance      // closed by close (the engine closes those it retires first)
 	replaced map[string]media.Source // source node -> the source it reads now, when switched
@@ -81,7 +86,36 @@ func (m *nodeMaker) OpenSource(ctx context.Context, name, spec string) (media.So
 	if err != nil {
 		return nil, fmt.Errorf("open input %s: %w", spec, err)
 	}
+	m.mu.Lock()
+	old, known := m.sizes[name]
+	m.mu.Unlock()
+	f := src.Format()
+	if now := [2]int{f.Width, f.Height}; m.fixed && known && now != old {
+		src.Close()
+		return nil, fmt.Errorf("input %s is %dx%d but source %s gives %dx%d frames, and this run writes outputs that keep the size they opened with; give the new input that size (e.g. solid:RRGGBB:%dx%d, or a file of that size)",
+			spec, now[0], now[1], name, old[0], old[1], old[0], old[1])
+	}
 	return m.live(src), nil
+}
+
+// noteSource records the frame size of source node name (for the check in OpenSource).
+func (m *nodeMaker) noteSource(name string, src media.Source) {
+	if src == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sizes == nil {
+		m.sizes = map[string][2]int{}
+	}
+	f := src.Format()
+	m.sizes[name] = [2]int{f.Width, f.Height}
+}
+
+// keepsSize reports whether a sink spec keeps the frame size it opened with (files, streams,
+// devices); the session's ring and null take any size.
+func keepsSize(spec string) bool {
+	return spec != "null" && spec != "preview" && spec != "session"
 }
 
 // Switched records that source node name reads src now: the engine closed the source
@@ -93,6 +127,11 @@ func (m *nodeMaker) Switched(name string, src media.Source) {
 		m.replaced = map[string]media.Source{}
 	}
 	m.replaced[name] = src
+	if m.sizes == nil {
+		m.sizes = map[string][2]int{}
+	}
+	f := src.Format()
+	m.sizes[name] = [2]int{f.Width, f.Height}
 }
 
 // wasSwitched reports whether source node name was switched (the run must not close the

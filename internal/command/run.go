@@ -400,7 +400,8 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live}
+	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live, fixed: keepsSize(output)}
+	maker.noteSource("input", s.source)
 	defer maker.close()
 	if err := sess.start(eng, cancelRun, maker); err != nil {
 		return err
