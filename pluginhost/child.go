@@ -43,7 +43,7 @@ func ServeChild(ctx context.Context, args []string) int {
 		return 2
 	}
 	defer ch.close()
-	s := &server{ch: ch}
+	s := &server{ch: ch, mem: map[uint64]*arena{}}
 	logger := slog.New(logHandler{ch: ch})
 	lib, err := loader.Open(args[0], loader.Options{Logger: logger})
 	if err != nil {
@@ -62,7 +62,9 @@ func ServeChild(ctx context.Context, args []string) int {
 	if s.in != nil {
 		s.in.Close()
 	}
-	s.mem.close()
+	for _, a := range s.mem {
+		a.close()
+	}
 	return 0
 }
 
@@ -76,12 +78,12 @@ func (h logHandler) Handle(_ context.Context, r slog.Record) error {
 func (h logHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h logHandler) WithGroup(string) slog.Handler      { return h }
 
-// server is the child's state: one pipeline, at most one instance, one arena.
+// server is the child's state: one pipeline, at most one instance, its arenas by id.
 type server struct {
 	ch  *channel
 	p   *loader.Pipeline
 	in  *loader.Instance
-	mem *arena
+	mem map[uint64]*arena
 }
 
 // serve answers requests until the parent goes away.
@@ -122,8 +124,8 @@ func (s *server) handle(r *request, fd int) reply {
 		if err != nil {
 			return fail(err)
 		}
-		s.mem.close()
-		s.mem = a
+		s.mem[r.ID].close()
+		s.mem[r.ID] = a
 		return reply{Kind: repOK}
 	case reqCreate:
 		if s.in != nil {
@@ -166,10 +168,11 @@ func (s *server) frameAt(sl slot) (*frame.Frame, error) {
 		return nil, err
 	}
 	n := sl.need()
-	if sl.Pitch < sl.Format.RowBytes() || sl.Off < 0 || s.mem == nil || n > len(s.mem.mem)-sl.Off {
-		return nil, fmt.Errorf("frame %v at %d (pitch %d) lies outside the arena", sl.Format, sl.Off, sl.Pitch)
+	a := s.mem[sl.Arena]
+	if sl.Pitch < sl.Format.RowBytes() || sl.Off < 0 || a == nil || n > len(a.mem)-sl.Off {
+		return nil, fmt.Errorf("frame %v at %d (pitch %d) lies outside arena %d", sl.Format, sl.Off, sl.Pitch, sl.Arena)
 	}
-	return &frame.Frame{Format: sl.Format, Pitch: sl.Pitch, Data: s.mem.mem[sl.Off : sl.Off+n : sl.Off+n], Index: sl.Index, PTS: time.Duration(sl.PTS)}, nil
+	return &frame.Frame{Format: sl.Format, Pitch: sl.Pitch, Data: a.mem[sl.Off : sl.Off+n : sl.Off+n], Index: sl.Index, PTS: time.Duration(sl.PTS)}, nil
 }
 
 func (s *server) call(r *request) reply {
@@ -193,12 +196,13 @@ func (s *server) call(r *request) reply {
 		a.Output = f
 	}
 	if r.Audio != nil {
-		if s.mem == nil || r.Audio.Off < 0 || r.Audio.Off%4 != 0 || r.Audio.Floats < 0 || r.Audio.Floats*4 > len(s.mem.mem)-r.Audio.Off {
+		m := s.mem[0]
+		if m == nil || r.Audio.Off < 0 || r.Audio.Off%4 != 0 || r.Audio.Floats < 0 || r.Audio.Floats*4 > len(m.mem)-r.Audio.Off {
 			return reply{Kind: repError, Text: "audio buffer lies outside the arena"}
 		}
 		a.Audio = &loader.Audio{}
 		if r.Audio.Floats > 0 {
-			a.Audio.Samples = unsafe.Slice((*float32)(unsafe.Pointer(&s.mem.mem[r.Audio.Off])), r.Audio.Floats)
+			a.Audio.Samples = unsafe.Slice((*float32)(unsafe.Pointer(&m.mem[r.Audio.Off])), r.Audio.Floats)
 		}
 	}
 	err := s.in.Call(&a)

@@ -81,6 +81,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnEvent, when set, is called with each event, on the goroutine that saw it.
 	OnEvent func(Event)
+	// Frames, when set, is the allocator of the caller's frames: frames from it reach the
+	// child without a copy (see Frames).
+	Frames *Frames
 	// Stderr receives what the child writes to its stderr (nil discards it; the last lines
 	// are kept for events either way).
 	Stderr io.Writer
@@ -359,29 +362,48 @@ func (in *Instance) Call(a *loader.CallArgs) error {
 	if gen != c.valGen {
 		r.Values = values
 	}
-	// Lay the frames out in the arena.
+	// Frames from Options.Frames go as they are; the others are laid out in the arena.
 	off := 0
+	place := func(f *frame.Frame) (slot, error) {
+		s := slot{Pitch: f.Pitch, Format: f.Format, Index: f.Index, PTS: int64(f.PTS)}
+		if b, o, ok := in.opts.Frames.find(f.Data[:need(f)]); ok {
+			if err := in.mapShared(c, b); err != nil {
+				return s, err
+			}
+			s.Arena, s.Off = b.id, o
+			return s, nil
+		}
+		s.Off = off
+		off = align64(off + need(f))
+		return s, nil
+	}
 	for p, list := range a.Inputs {
 		if p >= len(c.portBuf) {
 			c.portBuf = append(c.portBuf, nil)
 		}
 		port := c.portBuf[p][:0]
 		for _, f := range list {
-			port = append(port, slot{Off: off, Pitch: f.Pitch, Format: f.Format, Index: f.Index, PTS: int64(f.PTS)})
-			off = align64(off + need(f))
+			s, err := place(f)
+			if err != nil {
+				return err
+			}
+			port = append(port, s)
 		}
 		c.portBuf[p] = port
 		r.Ports = append(r.Ports, port)
 	}
 	if a.Output != nil {
-		r.Output = &slot{Off: off, Pitch: a.Output.Pitch, Format: a.Output.Format}
-		off = align64(off + need(a.Output))
+		s, err := place(a.Output)
+		if err != nil {
+			return err
+		}
+		r.Output = &s
 	}
 	if a.Audio != nil {
 		r.Audio = &audioSlot{Off: off, Floats: len(a.Audio.Samples)}
 		off = align64(off + 4*len(a.Audio.Samples))
 	}
-	if c.mem == nil || len(c.mem.mem) < off {
+	if off > 0 && (c.mem == nil || len(c.mem.mem) < off) {
 		size := max(off, 1<<16)
 		if c.mem != nil {
 			size = max(size, len(c.mem.mem)+len(c.mem.mem)/4)
@@ -390,18 +412,22 @@ func (in *Instance) Call(a *loader.CallArgs) error {
 		if err != nil {
 			return fmt.Errorf("call %s: %w", in.p.ID, err)
 		}
-		if _, err := in.roundTrip(c, &request{Op: reqMap, Size: size}, m.fd, loader.OpCall, in.opts.SetupDeadline); err != nil {
+		if err := in.mapInto(c, 0, m); err != nil {
 			m.close()
 			return err
 		}
 		c.mem.close()
 		c.mem = m
 	}
-	mem := c.mem.mem
+	var mem []byte
+	if c.mem != nil {
+		mem = c.mem.mem
+	}
 	for p, list := range a.Inputs {
 		for i, f := range list {
-			s := r.Ports[p][i]
-			copy(mem[s.Off:s.Off+s.need()], f.Data)
+			if s := r.Ports[p][i]; s.Arena == 0 {
+				copy(mem[s.Off:s.Off+s.need()], f.Data)
+			}
 		}
 	}
 	rep, err := in.roundTrip(c, r, -1, loader.OpCall, in.opts.CallDeadline)
@@ -410,7 +436,7 @@ func (in *Instance) Call(a *loader.CallArgs) error {
 	}
 	c.valGen = gen
 	c.calls++
-	if a.Output != nil {
+	if a.Output != nil && r.Output.Arena == 0 {
 		copy(a.Output.Data[:r.Output.need()], mem[r.Output.Off:])
 	}
 	if a.Audio != nil {
@@ -426,6 +452,33 @@ func (in *Instance) Call(a *loader.CallArgs) error {
 	if rep.Kind != repOK {
 		return rep.err()
 	}
+	return nil
+}
+
+// mapInto passes arena a to child c under id.
+func (in *Instance) mapInto(c *child, id uint64, a *arena) error {
+	rep, err := in.roundTrip(c, &request{Op: reqMap, ID: id, Size: len(a.mem)}, a.fd, loader.OpCall, in.opts.SetupDeadline)
+	if err != nil {
+		return err
+	}
+	if rep.Kind != repOK {
+		return fmt.Errorf("call %s: the child cannot map its frames: %w", in.p.ID, rep.err())
+	}
+	return nil
+}
+
+// mapShared makes sure child c has buffer b mapped.
+func (in *Instance) mapShared(c *child, b *sharedBuf) error {
+	if c.shared[b.id] {
+		return nil
+	}
+	if err := in.mapInto(c, b.id, b.a); err != nil {
+		return err
+	}
+	if c.shared == nil {
+		c.shared = map[uint64]bool{}
+	}
+	c.shared[b.id] = true
 	return nil
 }
 
@@ -679,7 +732,8 @@ type child struct {
 	cmd      *exec.Cmd
 	ch       *channel
 	pipeline *loader.Pipeline
-	mem      *arena
+	mem      *arena          // the scratch arena (id 0)
+	shared   map[uint64]bool // the Frames buffers the child has mapped
 	stderr   *tail
 	statm    *os.File
 	waited   chan struct{}

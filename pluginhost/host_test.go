@@ -370,3 +370,50 @@ func TestLoadErrorNamesTheFile(t *testing.T) {
 		t.Fatalf("start of a missing pipeline: %v", err)
 	}
 }
+
+// Frames from the run's shared allocator reach the child as they are: the copy pipeline's
+// output is right, and no scratch arena (no copy) was needed, also after a restart.
+func TestSharedFramesAreNotCopied(t *testing.T) {
+	shared := pluginhost.NewFrames()
+	defer shared.Close()
+	opts := options(t)
+	opts.Frames = shared
+	in := start(t, testPlugin(t, "SEGV_CALL_AT=3"), opts)
+	f := frame.Format{Width: 33, Height: 5, Channels: 3, Elem: frame.U8}
+	if _, err := in.Prepare([]frame.Format{f}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := shared.New(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := shared.New(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults := 0
+	for i := 0; i < 6; i++ { // frames 0-2, the crash on 3, then 0-1 of the new child
+		for j := range src.Data {
+			src.Data[j] = byte(i + j)
+		}
+		err := in.Call(&loader.CallArgs{Inputs: [][]*frame.Frame{{src}}, Output: out})
+		var fe *pluginhost.FaultError
+		switch {
+		case errors.As(err, &fe):
+			faults++
+			waitRunning(t, in)
+			continue
+		case err != nil:
+			t.Fatalf("call %d: %v", i, err)
+		}
+		if string(out.Data) != string(src.Data) {
+			t.Fatalf("call %d: the output is not the input", i)
+		}
+		if n := in.ScratchBytes(); n != 0 {
+			t.Fatalf("call %d: a %d-byte scratch arena was used for shared frames", i, n)
+		}
+	}
+	if faults != 1 {
+		t.Fatalf("%d faults, want the one on frame 3", faults)
+	}
+}

@@ -44,8 +44,10 @@ type request struct {
 	Inputs []frame.Format `json:"inputs,omitempty"`
 	Memory uint32         `json:"memory,omitempty"`
 
-	// map: the arena's size; its descriptor rides along
-	Size int `json:"size,omitempty"`
+	// map: the arena's id (0: the instance's scratch arena, else a Frames buffer) and
+	// size; its descriptor rides along
+	ID   uint64 `json:"id,omitempty"`
+	Size int    `json:"size,omitempty"`
 
 	// call
 	Ports   [][]slot        `json:"ports,omitempty"`
@@ -57,6 +59,7 @@ type request struct {
 
 // slot is a frame inside the arena.
 type slot struct {
+	Arena  uint64       `json:"arena,omitempty"` // 0: the scratch arena
 	Off    int          `json:"off"`
 	Pitch  int          `json:"pitch"`
 	Format frame.Format `json:"format"`
