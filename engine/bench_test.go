@@ -30,7 +30,7 @@ func BenchmarkInvert1080p(b *testing.B) {
 	for i := range src.Data {
 		src.Data[i] = byte(i)
 	}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &rawSource{f: src}, Frames: b.N})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &rawSource{f: src}, Frames: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ import (
 type Config struct {
 	// Stages are the chain's instances in order; the output of one is the input of the next.
 	// The first may be in text mode (it generates frames); every other one is in video mode.
-	Stages []*loader.Instance
+	Stages []Instance
 	// Source feeds the first stage in video mode; it must be nil when the first stage is in
 	// text mode.
 	Source media.Source
@@ -68,7 +68,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	pending map[int]loader.Values
-	swaps   map[int]*loader.Instance
+	swaps   map[int]Instance
 	paused  bool
 	prompts *[]loader.Prompt // new prompts to apply on the next tick, nil = none pending
 	resume  chan struct{}    // closed and replaced when pause ends
@@ -81,7 +81,7 @@ type Engine struct {
 
 // stage is one pipeline of the chain with its window and buffers.
 type stage struct {
-	inst    *loader.Instance
+	inst    Instance
 	id      string
 	video   bool
 	prompts []loader.Prompt
@@ -97,6 +97,8 @@ type stage struct {
 	times    histogram
 	recent   time.Duration // moving average of recent call times, for live display
 	prepared bool          // prepared during the current tick
+	bypass   bool          // prepare could not reach the instance: pass the input through this tick
+	bypassed int           // ticks passed through
 	calls    int
 	errors   int
 
@@ -118,7 +120,7 @@ func New(cfg Config) (*Engine, error) {
 	if len(cfg.Stages) == 0 {
 		return nil, fmt.Errorf("%w: no pipelines", ErrConfig)
 	}
-	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}, swaps: map[int]*loader.Instance{}, resume: make(chan struct{})}
+	e := &Engine{cfg: cfg, pending: map[int]loader.Values{}, swaps: map[int]Instance{}, resume: make(chan struct{})}
 	for i, in := range cfg.Stages {
 		p := in.Pipeline()
 		st := &stage{inst: in, id: p.ID, video: in.Mode() == loader.ModeVideo}
@@ -186,7 +188,7 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 // the old instance keeps running until the swap and is closed by the engine right after it.
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
-func (e *Engine) Swap(i int, in *loader.Instance) error {
+func (e *Engine) Swap(i int, in Instance) error {
 	if i < 0 || i >= len(e.stages) {
 		return fmt.Errorf("no stage %d (the chain has %d)", i, len(e.stages))
 	}
@@ -209,10 +211,10 @@ func (e *Engine) Swap(i int, in *loader.Instance) error {
 }
 
 // Instances returns the chain's current instances (after the swaps done so far).
-func (e *Engine) Instances() []*loader.Instance {
+func (e *Engine) Instances() []Instance {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]*loader.Instance, len(e.stages))
+	out := make([]Instance, len(e.stages))
 	for i, st := range e.stages {
 		out[i] = st.inst
 	}
@@ -438,7 +440,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 		}
 		e.applyPending()
 		for _, st := range e.stages {
-			st.prepared = false
+			st.prepared, st.bypass = false, false
 		}
 		ts := time.Since(start)
 
@@ -532,7 +534,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	stats.Elapsed = time.Since(start)
 	stats.Transfers = e.transfers
 	for _, st := range e.stages {
-		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
+		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Bypassed: st.bypassed, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
 	}
 	return stats, runErr
 }
@@ -542,7 +544,7 @@ func (e *Engine) publish(s *Stats, start time.Time) {
 	e.mu.Lock()
 	stages := e.live.Stages[:0]
 	for _, st := range e.stages {
-		stages = append(stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Mean: st.recent})
+		stages = append(stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Bypassed: st.bypassed, Mean: st.recent})
 	}
 	e.live = Stats{Frames: s.Frames, Errors: s.Errors, Late: s.Late, Elapsed: time.Since(start), Stages: stages}
 	e.mu.Unlock()
@@ -570,6 +572,15 @@ func (e *Engine) prepare(i int, ts time.Duration) error {
 		req, err = st.inst.Prepare(formats)
 	} else {
 		req, err = st.inst.PrepareOn(formats, st.inMem)
+	}
+	if ok, reported := bypass(err); ok && st.video && st.inMem == abi.MemoryHost {
+		// An isolated instance that cannot run now: the stage passes its input through
+		// (one frame, unchanged) until it is back.
+		if !reported {
+			e.report(i, err)
+		}
+		req, err = loader.Requirements{InputSize: 1, Input: st.inFmt, InputMemory: abi.MemoryHost, Output: st.inFmt, OutputMemory: abi.MemoryHost}, nil
+		st.bypass = true
 	}
 	if err != nil {
 		st.errors++
@@ -703,7 +714,23 @@ func (e *Engine) runChain(ts time.Duration) (out *frame.Frame, fence Fence, defe
 			}
 		}
 		t0 := time.Now()
-		err := st.inst.Call(&st.args)
+		var err error
+		if st.bypass {
+			err = errBypass
+		} else {
+			err = st.inst.Call(&st.args)
+		}
+		if ok, reported := bypass(err); ok && hout != nil && st.video {
+			// The isolated instance crashed, restarts or is disabled: pass the newest input
+			// through, so the rest of the chain keeps its output.
+			if !reported {
+				e.report(i, err)
+			}
+			if in := st.inputs[0]; len(in) > 0 && frame.Convert(hout, in[len(in)-1]) == nil {
+				err = nil
+				st.bypassed++
+			}
+		}
 		d := time.Since(t0)
 		st.times.add(d)
 		if st.calls == 0 {

@@ -85,7 +85,7 @@ func TestChainColorGeneratorInvert(t *testing.T) {
 	cg := instance(t, open(t, "color-generator"), "color-generator", 0, "color_r=10", "color_g=20", "color_b=30", "width=64", "height=48")
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	sink := &collectSink{}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cg, inv}, Sink: sink, Frames: 3})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cg, inv}, Sink: sink, Frames: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSlidingWindow(t *testing.T) {
 	blend := instance(t, open(t, "temporal"), "frame-blend", loader.ModeVideo, "frames=4", "blend=mean")
 	src := &counterSource{format: frame.Format{Width: 5, Height: 3, Channels: 3, Elem: frame.U8}, n: 10}
 	sink := &collectSink{}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{blend}, Source: src, Sink: sink})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{blend}, Source: src, Sink: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestErrorDropsOnlyThatFrame(t *testing.T) {
 	var errs []string
 	var e *engine.Engine
 	e, err = engine.New(engine.Config{
-		Stages: []*loader.Instance{cp}, Source: src, Sink: sink,
+		Stages: []engine.Instance{cp}, Source: src, Sink: sink,
 		// Make the tick after the third output fail, then recover.
 		OnError: func(stage int, err error) {
 			errs = append(errs, err.Error())
@@ -192,7 +192,7 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	format := frame.Format{Width: 64, Height: 32, Channels: 3, Elem: frame.U8}
 	mallocs := func(n int) uint64 {
-		e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &counterSource{format: format, n: n}})
+		e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &counterSource{format: format, n: n}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,11 +215,11 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 func TestChainRules(t *testing.T) {
 	cg := instance(t, open(t, "color-generator"), "color-generator", 0)
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
-	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv, cg}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}}); err == nil ||
+	if _, err := engine.New(engine.Config{Stages: []engine.Instance{inv, cg}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}}); err == nil ||
 		!strings.Contains(err.Error(), "color-generator runs in text mode") {
 		t.Errorf("text-mode pipeline after another: %v", err)
 	}
-	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
+	if _, err := engine.New(engine.Config{Stages: []engine.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
 		t.Errorf("video chain without source: %v", err)
 	}
 }
@@ -240,7 +240,7 @@ func TestSwapPauseAndLive(t *testing.T) {
 	src := &counterSource{format: frame.Format{Width: 3, Height: 2, Channels: 3, Elem: frame.U8}, n: 8}
 	sink := &collectSink{}
 	var e *engine.Engine
-	e, err = engine.New(engine.Config{Stages: []*loader.Instance{a}, Source: src, Sink: sink,
+	e, err = engine.New(engine.Config{Stages: []engine.Instance{a}, Source: src, Sink: sink,
 		OnFrame: func(f *frame.Frame) {
 			if f.Index == 3 {
 				if err := e.Swap(0, b); err != nil {
@@ -274,7 +274,7 @@ func TestSwapPauseAndLive(t *testing.T) {
 
 	// Pause holds the run until resumed.
 	c := instance(t, lib, "invert", loader.ModeVideo)
-	e2, err := engine.New(engine.Config{Stages: []*loader.Instance{c}, Source: &counterSource{format: src.format, n: 5}})
+	e2, err := engine.New(engine.Config{Stages: []engine.Instance{c}, Source: &counterSource{format: src.format, n: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func (s *blockingSource) Read(ctx context.Context, _ *frame.Frame) error {
 
 func TestStopWhileReadingIsCleanEnd(t *testing.T) {
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &blockingSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &blockingSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,7 +326,7 @@ func TestFailingPrepareOfFirstStageGivesUp(t *testing.T) {
 	defer lib.Close()
 	cp := instance(t, lib, "copy", loader.ModeVideo, "label=fail-prepare")
 	src := &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: src, MaxConsecutiveErrors: 5})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cp}, Source: src, MaxConsecutiveErrors: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestInFlightNamesTheHungStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}}, Sink: &collectSink{}})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cp}, Source: &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}}, Sink: &collectSink{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,11 @@ type StageStats struct {
 	ID     string
 	Calls  int
 	Errors int
-	Mean   time.Duration // mean time per call
-	P99    time.Duration // 99th percentile, within 1.6% (log-spaced histogram), never above the slowest call
+	// Bypassed counts the ticks the stage passed its input through because its isolated
+	// instance had crashed, was restarting or was disabled.
+	Bypassed int
+	Mean     time.Duration // mean time per call
+	P99      time.Duration // 99th percentile, within 1.6% (log-spaced histogram), never above the slowest call
 }
 
 // FPS is the achieved output rate.
@@ -43,6 +46,9 @@ func (s Stats) Summary() string {
 		fmt.Fprintf(&b, " | %s %.3f ms mean, %.3f ms p99", st.ID, ms(st.Mean), ms(st.P99))
 		if st.Errors > 0 {
 			fmt.Fprintf(&b, ", %d errors", st.Errors)
+		}
+		if st.Bypassed > 0 {
+			fmt.Fprintf(&b, ", %d passed through", st.Bypassed)
 		}
 	}
 	if s.Late > 0 {

@@ -261,6 +261,9 @@ func (in *Instance) store(values Values) {
 // Pipeline returns the instance's pipeline.
 func (in *Instance) Pipeline() *Pipeline { return in.p }
 
+// File returns the plugin file of the instance's library, as given to Open.
+func (in *Instance) File() string { return in.p.lib.path }
+
 // CUDADevice returns the CUDA device ordinal the instance was created for (-1 for none); a
 // replacement instance (hot reload) should be created for the same one.
 func (in *Instance) CUDADevice() int { return in.cuda }

@@ -43,17 +43,30 @@ const (
 // plugin's answer: the caller keeps its node's output going (see the package doc).
 var (
 	// ErrRestarting means the child is being restarted after a fault.
-	ErrRestarting = errors.New("isolated plugin is restarting")
+	ErrRestarting error = &unavailable{"isolated plugin is restarting"}
 	// ErrDisabled means the instance faulted too often and runs no more.
-	ErrDisabled = errors.New("isolated plugin is disabled")
+	ErrDisabled error = &unavailable{"isolated plugin is disabled"}
 	// ErrNoChild means no plugin host child could be started.
 	ErrNoChild = errors.New("cannot start a plugin host child process")
 )
+
+// unavailable is ErrRestarting and ErrDisabled.
+type unavailable struct{ msg string }
+
+func (e *unavailable) Error() string { return e.msg }
+
+// Bypass tells the engine that the stage should pass its input through, and that the cause
+// was reported already (with the fault).
+func (e *unavailable) Bypass() (reported bool) { return true }
 
 // FaultError is returned by the call a fault happened in.
 type FaultError struct{ Event Event }
 
 func (e *FaultError) Error() string { return e.Event.String() }
+
+// Bypass tells the engine that the stage should pass its input through; the fault is
+// news, for the run's error report.
+func (e *FaultError) Bypass() (reported bool) { return false }
 
 // Options configure Start. The zero value is ready to use from the scope binary.
 type Options struct {

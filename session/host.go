@@ -207,7 +207,7 @@ func (h *Host) registerBuiltins() {
 		live := eng.Live()
 		for i, in := range eng.Instances() {
 			p := in.Pipeline()
-			st := StageInfo{Index: i, Plugin: p.Library().Path(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
+			st := StageInfo{Index: i, Plugin: in.File(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
 			vals := eng.Values(i)
 			for j, q := range p.Params {
 				if j < len(vals) {

@@ -168,7 +168,7 @@ func isStill(spec string) bool {
 // session is a prepared chain: instances, source, sink. close releases everything.
 type session struct {
 	spec      *chainSpec
-	instances []*loader.Instance
+	instances []engine.Instance
 	source    media.Source
 	sink      media.Sink
 	cuda      *cudaSession // the CUDA device when a pipeline takes CUDA memory, else nil

@@ -67,7 +67,7 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 	for _, in := range eng.Instances() {
 		id := in.Pipeline().ID
 		pl := st.Owner(id)
-		if pl == nil || filepath.Dir(in.Pipeline().Library().Path()) != storeDir {
+		if pl == nil || filepath.Dir(in.File()) != storeDir {
 			continue
 		}
 		if !pl.Linked {

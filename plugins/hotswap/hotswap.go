@@ -119,7 +119,7 @@ func (s *Swapper) Uses(pipelines []string, storeDir string) []int {
 		if !slices.Contains(pipelines, p.ID) {
 			continue
 		}
-		if storeDir != "" && filepath.Clean(filepath.Dir(p.Library().Path())) != filepath.Clean(storeDir) {
+		if storeDir != "" && filepath.Clean(filepath.Dir(in.File())) != filepath.Clean(storeDir) {
 			continue
 		}
 		out = append(out, i)
