@@ -152,13 +152,15 @@ type Instance struct {
 	mode loader.Mode
 	cuda int
 
+	callMu   sync.Mutex // held by Prepare and Call: Close unmaps the arena after them
 	mu       sync.Mutex // guards what the restart goroutine shares
 	state    string
 	values   loader.Values
 	valGen   uint64 // bumped by SetParams
 	prep     *prepared
 	cur      *child // nil unless StateRunning
-	pending  *child // the child a restart is setting up
+	pending  map[*child]bool // the children a restart (or startSpare) is setting up
+	spare    *child // a child with the library loaded, for the next restart
 	faults   []time.Time
 	events   []Event
 	restarts int
@@ -184,7 +186,7 @@ func Start(path, id string, mode loader.Mode, values loader.Values, cuda int, op
 	if err != nil {
 		return nil, err
 	}
-	in := &Instance{path: path, opts: opts, cuda: cuda, bg: make(chan struct{})}
+	in := &Instance{path: path, opts: opts, cuda: cuda, bg: make(chan struct{}), pending: map[*child]bool{}}
 	c, err := in.spawn(id)
 	if err != nil {
 		return nil, err
@@ -309,6 +311,8 @@ func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (loader.Requ
 	if memory != abi.MemoryHost {
 		return loader.Requirements{}, fmt.Errorf("prepare %s: isolated pipelines take host frames only (CUDA frames need CUDA IPC, not built yet): run it in process", in.p.ID)
 	}
+	in.callMu.Lock()
+	defer in.callMu.Unlock()
 	c, values, gen, err := in.usable("prepare")
 	if err != nil {
 		return loader.Requirements{}, err
@@ -366,6 +370,8 @@ func (in *Instance) Call(a *loader.CallArgs) error {
 	if a.DeviceInputs != nil || a.DeviceOutput != nil {
 		return fmt.Errorf("call %s: isolated pipelines take host frames only", in.p.ID)
 	}
+	in.callMu.Lock()
+	defer in.callMu.Unlock()
 	c, values, gen, err := in.usable("call")
 	if err != nil {
 		return err
@@ -576,7 +582,15 @@ func (in *Instance) event(c *child, op, kind string) Event {
 // restart, unless the fault window is full.
 func (in *Instance) fault(c *child, ev Event) {
 	c.kill()
+	// fault runs on the goroutine that uses c (a call, or the restart setting c up), so the
+	// arena is unused now.
+	c.mem.close()
+	c.mem = nil
 	in.mu.Lock()
+	if in.state == StateClosed {
+		in.mu.Unlock() // Close killed it: no fault
+		return
+	}
 	now := time.Now()
 	keep := in.faults[:0]
 	for _, t := range in.faults {
@@ -642,10 +656,18 @@ func (in *Instance) restartChild() {
 			in.giveUp(err)
 		}
 	}
-	c, err := in.startChild(in.p.ID)
-	if err != nil {
-		bad(nil, err)
-		return
+	// The spare (started after the previous restart) has loaded the library already.
+	in.mu.Lock()
+	c := in.spare
+	in.spare = nil
+	in.mu.Unlock()
+	fresh := c == nil
+	if fresh {
+		var err error
+		if c, err = in.startChild(in.p.ID); err != nil {
+			bad(nil, err)
+			return
+		}
 	}
 	in.mu.Lock()
 	if in.state != StateRestarting {
@@ -653,16 +675,18 @@ func (in *Instance) restartChild() {
 		c.kill() // closed meanwhile
 		return
 	}
-	in.pending = c
+	in.pending[c] = true
 	in.mu.Unlock()
 	defer func() {
 		in.mu.Lock()
-		in.pending = nil
+		delete(in.pending, c)
 		in.mu.Unlock()
 	}()
-	if err := in.hello(c); err != nil {
-		bad(c, err)
-		return
+	if fresh {
+		if err := in.hello(c); err != nil {
+			bad(c, err)
+			return
+		}
 	}
 	if err := in.create(c); err != nil {
 		bad(c, err)
@@ -678,13 +702,42 @@ func (in *Instance) restartChild() {
 		}
 	}
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	if in.state != StateRestarting {
+		in.mu.Unlock()
 		c.kill() // closed meanwhile
 		return
 	}
 	in.cur, in.state = c, StateRunning
 	in.restarts++
+	in.mu.Unlock()
+	in.startSpare()
+}
+
+// startSpare starts a child that loads the library and waits, so that the next restart
+// only creates and prepares (about a millisecond instead of a process start and a load).
+// Only instances that faulted once keep one: it costs a process.
+func (in *Instance) startSpare() {
+	c, err := in.startChild(in.p.ID)
+	if err != nil {
+		return // the next restart starts one itself, and reports what fails
+	}
+	in.mu.Lock()
+	if in.state == StateClosed || in.spare != nil {
+		in.mu.Unlock()
+		c.kill()
+		return
+	}
+	in.pending[c] = true // Close kills it while it loads
+	in.mu.Unlock()
+	err = in.hello(c)
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	delete(in.pending, c)
+	if err != nil || in.state == StateClosed {
+		c.kill()
+		return
+	}
+	in.spare = c
 }
 
 // giveUp disables the instance after a restart the plugin refused (not a fault: an error
@@ -727,14 +780,27 @@ func (in *Instance) Close() {
 	}
 	in.state = StateClosed
 	close(in.bg)
-	c, pending := in.cur, in.pending
-	in.cur = nil
+	c, spare := in.cur, in.spare
+	var pending []*child
+	for p := range in.pending {
+		pending = append(pending, p)
+	}
+	in.cur, in.spare = nil, nil
 	in.mu.Unlock()
-	if pending != nil {
-		pending.kill() // a restart in progress fails at once
+	for _, p := range pending {
+		p.kill() // a restart in progress fails at once
+	}
+	if spare != nil {
+		spare.kill()
 	}
 	if c != nil {
 		c.stop(time.Second)
+		// A call still in progress (Close from another goroutine, to end a hung call) has
+		// failed by now; its arena is unmapped once it has returned.
+		in.callMu.Lock()
+		c.mem.close()
+		c.mem = nil
+		in.callMu.Unlock()
 	}
 	in.restart.Wait()
 }
@@ -880,8 +946,6 @@ func (c *child) release() {
 	if c.ch != nil {
 		c.ch.close()
 	}
-	c.mem.close()
-	c.mem = nil
 	if c.statm != nil {
 		c.statm.Close()
 	}

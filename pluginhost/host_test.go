@@ -5,7 +5,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -348,6 +350,11 @@ func TestCloseLeavesNoChild(t *testing.T) {
 		t.Fatalf("hung call: %v", err)
 	}
 	waitRunning(t, in) // the new child is back (it hangs only in calls)
+	for end := time.Now().Add(10 * time.Second); len(hostChildren(t)) < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("no spare child after the restart: %v", hostChildren(t))
+		}
+	}
 	pid = in.PID()
 	t0 := time.Now()
 	in.Close()
@@ -357,6 +364,32 @@ func TestCloseLeavesNoChild(t *testing.T) {
 	if err := syscall.Kill(pid, 0); err == nil {
 		t.Fatalf("child %d is alive after Close", pid)
 	}
+	// The restart left a spare child too: gone as well.
+	if kids := hostChildren(t); len(kids) != 0 {
+		t.Fatalf("plugin host children alive after Close: %v", kids)
+	}
+}
+
+// hostChildren lists the live plugin host children of this process (zombies excluded).
+func hostChildren(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	var out []string
+	for _, d := range dirs {
+		stat, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 2 || f[0] == "Z" || f[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		if cmd, _ := os.ReadFile(d + "/cmdline"); strings.Contains(string(cmd), childArg) {
+			out = append(out, d+": "+strings.ReplaceAll(string(cmd), "\x00", " "))
+		}
+	}
+	return out
 }
 
 func TestLoadErrorNamesTheFile(t *testing.T) {
@@ -415,5 +448,33 @@ func TestSharedFramesAreNotCopied(t *testing.T) {
 	}
 	if faults != 1 {
 		t.Fatalf("%d faults, want the one on frame 3", faults)
+	}
+}
+
+// Close while a call hangs (how a run stops a stuck plugin) kills the child; that is no
+// fault to report, and the hung call returns.
+func TestCloseDuringAHungCallReportsNothing(t *testing.T) {
+	opts := options(t)
+	var events []pluginhost.Event
+	var mu sync.Mutex
+	opts.OnEvent = func(e pluginhost.Event) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	opts.SetupDeadline = 30 * time.Second
+	in := start(t, testPlugin(t, "HANG_PREPARE"), opts)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		in.Close()
+	}()
+	t0 := time.Now()
+	if _, err := in.Prepare([]frame.Format{{Width: 7, Height: 3, Channels: 3, Elem: frame.U8}}); err == nil {
+		t.Fatal("a hung prepare succeeded")
+	}
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Fatalf("the hung prepare returned after %v", d)
+	}
+	in.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(events) != 0 || in.State() != pluginhost.StateClosed {
+		t.Fatalf("state %s, events %v: want closed and no events (Close is not a fault)", in.State(), events)
 	}
 }
