@@ -17,6 +17,7 @@ import (
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 )
 
 func (a *app) runCommand() *cli.Command {
@@ -49,7 +50,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
 			stopGraceFlag(),
-		}, append(sessionFlags(), watchFlag())...),
+		}, append(append(sessionFlags(), isolateFlags()...), watchFlag())...),
 		Action: a.run,
 	}
 }
@@ -228,9 +229,23 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 	if err != nil {
 		return nil, err
 	}
+	isolate, err := a.isolation(cmd, spec.pipelines)
+	if err != nil {
+		return nil, err
+	}
+	hostOpts, err := hostOptions(cmd, a.io.Err)
+	if err != nil {
+		return nil, err
+	}
 	s := &session{spec: spec, cuda: cuda}
 	for i, p := range spec.pipelines {
-		in, err := p.NewInstanceOn(spec.modes[i], spec.values[i], cuda.ordinal())
+		var in engine.Instance
+		var err error
+		if isolate[i] {
+			in, err = pluginhost.Start(p.Library().Path(), p.ID, spec.modes[i], spec.values[i], cuda.ordinal(), hostOpts)
+		} else {
+			in, err = p.NewInstanceOn(spec.modes[i], spec.values[i], cuda.ordinal())
+		}
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("start %s: %w", p.ID, err)
@@ -333,6 +348,9 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		MaxConsecutiveErrors: 30,
 		Device:               s.cuda.engineDevice(),
 		OnError: func(stage int, err error) {
+			if printedFault(err) {
+				return // printed with its restart; the stage passes its input through
+			}
 			errCount++
 			if errCount <= 10 {
 				fmt.Fprintf(a.io.Err, "warning: %v (frame dropped)\n", err)
