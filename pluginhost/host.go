@@ -158,9 +158,9 @@ type Instance struct {
 	values   loader.Values
 	valGen   uint64 // bumped by SetParams
 	prep     *prepared
-	cur      *child // nil unless StateRunning
+	cur      *child          // nil unless StateRunning
 	pending  map[*child]bool // the children a restart (or startSpare) is setting up
-	spare    *child // a child with the library loaded, for the next restart
+	spare    *child          // a child with the library loaded, for the next restart
 	faults   []time.Time
 	events   []Event
 	restarts int
@@ -822,11 +822,11 @@ type child struct {
 	logMu sync.Mutex
 	logs  []string
 
-	valGen     uint64
-	calls      uint64
-	req        request
-	rep        reply
-	portBuf    [][]slot
+	valGen  uint64
+	calls   uint64
+	req     request
+	rep     reply
+	portBuf [][]slot
 }
 
 // spawn starts a child for pipeline id and waits for its hello.
