@@ -535,6 +535,7 @@ func (e *Engine) Run(ctx context.Context) (Stats, error) {
 	stats.Transfers = e.transfers
 	for _, st := range e.stages {
 		stats.Stages = append(stats.Stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Bypassed: st.bypassed, Mean: st.times.mean(), P99: st.times.quantile(0.99)})
+		isolation(st.inst, &stats.Stages[len(stats.Stages)-1])
 	}
 	return stats, runErr
 }
@@ -545,6 +546,7 @@ func (e *Engine) publish(s *Stats, start time.Time) {
 	stages := e.live.Stages[:0]
 	for _, st := range e.stages {
 		stages = append(stages, StageStats{ID: st.id, Calls: st.calls, Errors: st.errors, Bypassed: st.bypassed, Mean: st.recent})
+		isolation(st.inst, &stages[len(stages)-1])
 	}
 	e.live = Stats{Frames: s.Frames, Errors: s.Errors, Late: s.Late, Elapsed: time.Since(start), Stages: stages}
 	e.mu.Unlock()

@@ -47,3 +47,16 @@ type bypassed struct{}
 
 func (bypassed) Error() string           { return "the stage's instance cannot run this tick" }
 func (bypassed) Bypass() (reported bool) { return true }
+
+// isolated is implemented by instances that run in a plugin host child.
+type isolated interface {
+	Restarts() int
+	State() string
+}
+
+// isolation fills the isolation fields of a stage's stats.
+func isolation(in Instance, s *StageStats) {
+	if iso, ok := in.(isolated); ok {
+		s.Isolated, s.Restarts, s.State = true, iso.Restarts(), iso.State()
+	}
+}

@@ -26,6 +26,11 @@ type StageStats struct {
 	// Bypassed counts the ticks the stage passed its input through because its isolated
 	// instance had crashed, was restarting or was disabled.
 	Bypassed int
+	// Isolated is true when the stage runs in a plugin host child; Restarts counts the
+	// child's restarts and State is its state (running, restarting, disabled).
+	Isolated bool
+	Restarts int
+	State    string
 	Mean     time.Duration // mean time per call
 	P99      time.Duration // 99th percentile, within 1.6% (log-spaced histogram), never above the slowest call
 }
@@ -49,6 +54,13 @@ func (s Stats) Summary() string {
 		}
 		if st.Bypassed > 0 {
 			fmt.Fprintf(&b, ", %d passed through", st.Bypassed)
+		}
+		if st.Isolated {
+			fmt.Fprintf(&b, ", isolated (%d restarts", st.Restarts)
+			if st.State != "running" {
+				b.WriteString(", " + st.State)
+			}
+			b.WriteString(")")
 		}
 	}
 	if s.Late > 0 {

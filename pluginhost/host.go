@@ -252,7 +252,8 @@ func (in *Instance) State() string {
 	return in.state
 }
 
-// Restarts returns how many times a child was restarted.
+// Restarts returns how many restarts were started (State says whether the last one has
+// finished).
 func (in *Instance) Restarts() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -558,6 +559,10 @@ func (in *Instance) lost(c *child, op string, deadline time.Duration, err error)
 		ev = in.event(c, op, FaultTimeout)
 		ev.Deadline = deadline
 		c.kill()
+		if !c.killedBySignal(syscall.SIGKILL) {
+			// It died by itself (exit, a crash) just before the deadline: say what it was.
+			c.exitEvent(&ev)
+		}
 	} else {
 		c.kill() // it may be alive yet, with its socket broken
 		ev = in.event(c, op, FaultLost)
@@ -617,6 +622,9 @@ func (in *Instance) fault(c *child, ev Event) {
 	in.mu.Unlock()
 	in.report(ev)
 	if !closed && !ev.Disabled && in.p != nil {
+		in.mu.Lock()
+		in.restarts++
+		in.mu.Unlock()
 		in.restart.Add(1)
 		go in.restartChild()
 	}
@@ -708,7 +716,6 @@ func (in *Instance) restartChild() {
 		return
 	}
 	in.cur, in.state = c, StateRunning
-	in.restarts++
 	in.mu.Unlock()
 	in.startSpare()
 }
@@ -949,6 +956,18 @@ func (c *child) release() {
 	if c.statm != nil {
 		c.statm.Close()
 	}
+}
+
+// killedBySignal reports whether the (waited for) child died of signal s.
+func (c *child) killedBySignal(s syscall.Signal) bool {
+	<-c.waited
+	var ee *exec.ExitError
+	if errors.As(c.waitErr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return ws.Signal() == s
+		}
+	}
+	return false
 }
 
 // exitEvent waits (briefly) for the child's exit and describes it in ev.

@@ -217,6 +217,8 @@ func (h *Host) registerBuiltins() {
 			if i < len(live.Stages) {
 				st.MeanMS = float64(live.Stages[i].Mean) / float64(time.Millisecond)
 				st.Calls, st.Errors = live.Stages[i].Calls, live.Stages[i].Errors
+				ls := live.Stages[i]
+				st.Isolated, st.Restarts, st.State, st.Bypassed = ls.Isolated, ls.Restarts, ls.State, ls.Bypassed
 			}
 			res.Stages = append(res.Stages, st)
 		}

@@ -57,6 +57,13 @@ type StageInfo struct {
 	MeanMS   float64           `json:"mean_ms"`
 	Calls    int               `json:"calls"`
 	Errors   int               `json:"errors"`
+	// Isolated is true when the stage runs in a plugin host child (see docs/isolation.md);
+	// Restarts counts its restarts, State is running, restarting or disabled, and Bypassed
+	// counts the frames it passed its input through while it could not run.
+	Isolated bool   `json:"isolated,omitempty"`
+	Restarts int    `json:"restarts,omitempty"`
+	State    string `json:"state,omitempty"`
+	Bypassed int    `json:"bypassed,omitempty"`
 }
 
 // PipelineSchema is the part of a pipeline's schema a user interface needs.

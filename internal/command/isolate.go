@@ -25,6 +25,7 @@ func isolateFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "isolate-only", Usage: "run only these pipeline `ID`s in plugin host children (repeatable; commas separate)"},
 		&cli.BoolFlag{Name: "in-process", Usage: "run every pipeline in this process, installed plugins too"},
 		&cli.DurationFlag{Name: "call-deadline", Usage: "an isolated call that takes longer is killed and its child restarted (default: 4 frame intervals, 133ms without --fps)"},
+		&cli.DurationFlag{Name: "setup-deadline", Usage: "an isolated child that takes longer to start, create or prepare is killed and restarted (default 20s)"},
 		&cli.StringFlag{Name: "child-memory", Value: "4GiB", Usage: "resident memory an isolated child may use before it is restarted (`SIZE` in MiB or GiB; 0: no limit)"},
 	}
 }
@@ -104,7 +105,7 @@ func hostOptions(cmd *cli.Command, w io.Writer) (pluginhost.Options, error) {
 			limit = -1
 		}
 	}
-	opts := pluginhost.Options{CallDeadline: cmd.Duration("call-deadline"), MemoryLimit: limit}
+	opts := pluginhost.Options{CallDeadline: cmd.Duration("call-deadline"), SetupDeadline: cmd.Duration("setup-deadline"), MemoryLimit: limit}
 	if fps := cmd.Float("fps"); fps > 0 {
 		opts.FrameInterval = time.Duration(float64(time.Second) / fps)
 	}
