@@ -51,7 +51,8 @@ func TestSetPrompts(t *testing.T) {
 	in := instance(t, lib, "prompt-color", loader.ModeText, "width=2", "height=2")
 	var e *engine.Engine
 	var firsts []byte
-	e, err := engine.New(engine.Config{Stages: []engine.Instance{in}, Frames: 4,
+	// Serial: the prompt set from OnFrame must reach the very next call.
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{in}, Frames: 4, Serial: true,
 		Prompts: []loader.Prompt{{Text: "red", Weight: 1}},
 		OnFrame: func(f *frame.Frame) {
 			firsts = append(firsts, f.Data[0])

@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/scopenative/scope/engine"
@@ -42,4 +44,76 @@ func BenchmarkInvert1080p(b *testing.B) {
 		b.Fatalf("frames %d of %d: %v", stats.Frames, b.N, err)
 	}
 	b.ReportMetric(float64(stats.Stages[0].Mean.Nanoseconds())/1e6, "invert-ms/frame")
+}
+
+// BenchmarkChain4x1080p runs a 4-stage CPU chain (invert four times, each a table lookup per
+// byte) on 1920x1080 RGB u8 frames, serially (one goroutine, as the engine ran before graphs)
+// and as a graph (one worker per node). fps is frames per second of wall time; on a machine
+// with two or more idle cores the graph run should reach at least 1.7x the serial fps
+// (README "Numbers").
+func BenchmarkChain4x1080p(b *testing.B) {
+	for _, mode := range []struct {
+		name   string
+		serial bool
+	}{{"serial", true}, {"graph", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			lib := open(b, "invert")
+			var stages []engine.Instance
+			for i := 0; i < 4; i++ {
+				stages = append(stages, instance(b, lib, "invert", loader.ModeVideo, "intensity=0.5"))
+			}
+			src := frame.New(frame.Format{Width: 1920, Height: 1080, Channels: 3, Elem: frame.U8})
+			for i := range src.Data {
+				src.Data[i] = byte(i)
+			}
+			e, err := engine.New(engine.Config{Stages: stages, Source: &rawSource{f: src}, Frames: b.N, Serial: mode.serial})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(src.Data)))
+			b.ResetTimer()
+			stats, err := e.Run(context.Background())
+			if err != nil || stats.Frames != b.N {
+				b.Fatalf("frames %d of %d: %v", stats.Frames, b.N, err)
+			}
+			b.ReportMetric(stats.FPS(), "fps")
+		})
+	}
+}
+
+// TestChainSpeedup checks the graph engine's throughput claim: the 4-stage 1080p chain of
+// BenchmarkChain4x1080p runs at >= 1.7x the serial fps with two cores. Timing depends on the
+// machine being idle, so it runs only with SCOPE_BENCH_CHECK=1 (best of 3 alternating runs).
+func TestChainSpeedup(t *testing.T) {
+	if os.Getenv("SCOPE_BENCH_CHECK") != "1" {
+		t.Skip("a timing check: run it on an idle machine with SCOPE_BENCH_CHECK=1")
+	}
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two cores")
+	}
+	lib := open(t, "invert")
+	var stages []engine.Instance
+	for i := 0; i < 4; i++ {
+		stages = append(stages, instance(t, lib, "invert", loader.ModeVideo, "intensity=0.5"))
+	}
+	src := frame.New(frame.Format{Width: 1920, Height: 1080, Channels: 3, Elem: frame.U8})
+	fps := func(serial bool) float64 {
+		e, err := engine.New(engine.Config{Stages: stages, Source: &rawSource{f: src}, Frames: 120, Serial: serial})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stats, err := e.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stats.FPS()
+	}
+	var best [2]float64
+	for i := 0; i < 3; i++ {
+		best[0], best[1] = max(best[0], fps(true)), max(best[1], fps(false))
+	}
+	t.Logf("serial %.1f fps, graph %.1f fps: %.2fx on %d CPUs", best[0], best[1], best[1]/best[0], runtime.NumCPU())
+	if best[1] < 1.7*best[0] {
+		t.Errorf("graph %.1f fps is %.2fx the serial %.1f fps; want >= 1.7x", best[1], best[1]/best[0], best[0])
+	}
 }

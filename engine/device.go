@@ -121,11 +121,25 @@ func (w *dwindow) resize(dev Device, f frame.Format, size int) error {
 
 func (w *dwindow) slot() *loader.DeviceFrame { return w.ring[w.head] }
 
-func (w *dwindow) commit() {
+// commit adds the frame written into slot() as the newest. The first frame fills the whole
+// window on the device (as window does on the host): N frames in give N out.
+func (w *dwindow) commit(dev Device) error {
+	if w.count == 0 && w.size > 1 {
+		first := w.ring[w.head]
+		for i := 1; i < w.size; i++ {
+			if err := dev.Convert(w.ring[(w.head+i)%len(w.ring)], first); err != nil {
+				return fmt.Errorf("fill the device window: %w", err)
+			}
+		}
+		w.head = (w.head + w.size) % len(w.ring)
+		w.count = w.size
+		return nil
+	}
 	w.head = (w.head + 1) % len(w.ring)
 	if w.count < w.size {
 		w.count++
 	}
+	return nil
 }
 
 func (w *dwindow) full() bool { return w.size > 0 && w.count == w.size }

@@ -128,8 +128,11 @@ func runDevice(t *testing.T, dev engine.Device, f frame.Format, n, limit int, ch
 	for _, spec := range chain {
 		id, params, _ := strings.Cut(spec, ":")
 		lib := inv
-		if id == "invert-cuda" {
+		switch id {
+		case "invert-cuda":
 			lib = fake
+		case "frame-blend":
+			lib = open(t, "temporal")
 		}
 		p := lib.Pipeline(id)
 		vals := p.Defaults()
@@ -295,4 +298,13 @@ func TestDeviceNeededWithoutDevice(t *testing.T) {
 	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "invert-cuda needs CUDA memory") {
 		t.Errorf("engine.New without a device: %v", err)
 	}
+}
+
+// A windowed host pipeline after a CUDA one, in a device run: N frames in give N out, the
+// first frame filling the window (the rule graph runs follow).
+func TestDeviceWindowFilledAtTheStart(t *testing.T) {
+	f := frame.Format{Width: 3, Height: 2, Channels: 3, Elem: frame.U8}
+	frames, _ := runDevice(t, newFakeDevice(), f, 6, 0, "invert-cuda", "frame-blend:frames=3,blend=max")
+	// invert makes 255-i; the max over inputs k-2..k (clamped to 0) is input max(k-2, 0).
+	checkFrames(t, frames, 6, func(i int) byte { return 255 - byte(max(i-2, 0)) })
 }

@@ -114,8 +114,8 @@ func TestChainColorGeneratorInvert(t *testing.T) {
 }
 
 func TestSlidingWindow(t *testing.T) {
-	// frame-blend with frames=4 (mean): output k averages inputs k..k+3, one output per input
-	// once the window is full.
+	// frame-blend with frames=4 (mean): N in, N out, aligned. Output k averages inputs
+	// k-3..k, where the inputs before 0 are input 0 (the first frame fills the window).
 	blend := instance(t, open(t, "temporal"), "frame-blend", loader.ModeVideo, "frames=4", "blend=mean")
 	src := &counterSource{format: frame.Format{Width: 5, Height: 3, Channels: 3, Elem: frame.U8}, n: 10}
 	sink := &collectSink{}
@@ -127,13 +127,20 @@ func TestSlidingWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stats.Frames != 7 {
-		t.Fatalf("10 inputs through a 4-frame window gave %d outputs, want 7", stats.Frames)
+	if stats.Frames != 10 {
+		t.Fatalf("10 inputs through a 4-frame window gave %d outputs, want 10", stats.Frames)
 	}
 	for k, f := range sink.frames {
-		// mean of k, k+1, k+2, k+3 = k + 1.5, rounded half up = k+2
-		if got, want := f.Row(0)[0], byte(k+2); got != want {
-			t.Errorf("output %d = %d, want %d", k, got, want)
+		sum := 0
+		for j := k - 3; j <= k; j++ {
+			sum += max(j, 0)
+		}
+		want := byte((2*sum + 4) / 8) // the mean, rounded half up
+		if got := f.Row(0)[0]; got != want {
+			t.Errorf("output %d = %d, want %d (mean of inputs %d..%d, clamped to 0)", k, got, want, k-3, k)
+		}
+		if f.Index != uint64(k) {
+			t.Errorf("output %d has index %d", k, f.Index)
 		}
 	}
 }
@@ -151,7 +158,8 @@ func TestErrorDropsOnlyThatFrame(t *testing.T) {
 	var errs []string
 	var e *engine.Engine
 	e, err = engine.New(engine.Config{
-		Stages: []engine.Instance{cp}, Source: src, Sink: sink,
+		// Serial: the parameter change from OnFrame must land before the next frame's call.
+		Stages: []engine.Instance{cp}, Source: src, Sink: sink, Serial: true,
 		// Make the tick after the third output fail, then recover.
 		OnError: func(stage int, err error) {
 			errs = append(errs, err.Error())
@@ -189,6 +197,9 @@ func TestErrorDropsOnlyThatFrame(t *testing.T) {
 }
 
 func TestNoAllocationsInSteadyState(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race (its instrumentation allocates)")
+	}
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	format := frame.Format{Width: 64, Height: 32, Channels: 3, Elem: frame.U8}
 	mallocs := func(n int) uint64 {
@@ -207,7 +218,9 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 	small, large := mallocs(10), mallocs(1010)
 	// purego's SyscallN makes one small allocation per call into C (prepare and call: 2 per
 	// frame); anything beyond that would be the engine's own.
-	if perFrame := float64(large-small) / 1000; perFrame > 2.5 {
+	perFrame := float64(large-small) / 1000
+	t.Logf("%.2f allocations per frame", perFrame)
+	if perFrame > 2.5 {
 		t.Fatalf("%.1f allocations per frame in steady state (%d for 10 frames, %d for 1010)", perFrame, small, large)
 	}
 }
@@ -240,7 +253,7 @@ func TestSwapPauseAndLive(t *testing.T) {
 	src := &counterSource{format: frame.Format{Width: 3, Height: 2, Channels: 3, Elem: frame.U8}, n: 8}
 	sink := &collectSink{}
 	var e *engine.Engine
-	e, err = engine.New(engine.Config{Stages: []engine.Instance{a}, Source: src, Sink: sink,
+	e, err = engine.New(engine.Config{Stages: []engine.Instance{a}, Source: src, Sink: sink, Serial: true,
 		OnFrame: func(f *frame.Frame) {
 			if f.Index == 3 {
 				if err := e.Swap(0, b); err != nil {

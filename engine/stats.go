@@ -9,30 +9,49 @@ import (
 
 // Stats summarises a run.
 type Stats struct {
-	Frames  int           // output frames delivered to the sink
-	Errors  int           // ticks dropped because a pipeline failed
-	Late    int           // ticks that started more than one interval late (with FPS set)
+	Frames  int           // output frames delivered to the (first) sink
+	Errors  int           // calls that failed (their frame was dropped at that node)
+	Late    int           // root frames that started more than one interval late (with FPS set)
 	Elapsed time.Duration // wall time of the run
 	Stages  []StageStats
+	Sinks   []SinkStats // per sink, in graph order (graph runs)
 	// Transfers counts the frames moved between host and CUDA memory (zero without a Device).
 	Transfers Transfers
 }
 
-// StageStats are one pipeline's call timings.
+// StageStats are one pipeline node's call timings and queues.
 type StageStats struct {
-	ID     string
+	ID     string // pipeline id
+	Name   string // node name (the pipeline id in a chain)
 	Calls  int
 	Errors int
-	// Bypassed counts the ticks the stage passed its input through because its isolated
-	// instance had crashed, was restarting or was disabled.
+	Mean   time.Duration // mean time per call (in Live: over the last ~16 calls)
+	// Quantiles of the time per call, within 1.6% (log-spaced histogram), never above the slowest call.
+	P50, P95, P99 time.Duration
+	FPS           float64 // calls per second of the run so far
+	Queue         int     // frames waiting on the node's input ports now
+	MaxQueue      int     // the most frames that ever waited on one of its ports
+	Dropped       int     // frames skipped on its ports (live runs: a newer frame was there)
+	// Bypassed counts the frames the node passed its input through (or held its last frame)
+	// because its isolated instance had crashed, was restarting or was disabled.
 	Bypassed int
-	// Isolated is true when the stage runs in a plugin host child; Restarts counts the
-	// child's restarts and State is its state (running, restarting, disabled).
+	// Isolated is true when the node runs in a plugin host child; Restarts counts the
+	// restarts started and State is running, restarting or disabled.
 	Isolated bool
 	Restarts int
 	State    string
-	Mean     time.Duration // mean time per call
-	P99      time.Duration // 99th percentile, within 1.6% (log-spaced histogram), never above the slowest call
+}
+
+// SinkStats are one sink's counters.
+type SinkStats struct {
+	Name    string
+	Frames  int
+	Dropped int // frames skipped at the sink (live runs)
+	Queue   int // frames waiting now
+	// End-to-end latency, from the moment a root produced a frame's data to its write.
+	Latency       time.Duration // of the last frame
+	P50, P95, P99 time.Duration
+	Max           time.Duration
 }
 
 // FPS is the achieved output rate.
@@ -48,9 +67,16 @@ func (s Stats) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d frames in %.2fs (%.1f fps)", s.Frames, s.Elapsed.Seconds(), s.FPS())
 	for _, st := range s.Stages {
-		fmt.Fprintf(&b, " | %s %.3f ms mean, %.3f ms p99", st.ID, ms(st.Mean), ms(st.P99))
+		name := st.ID
+		if st.Name != "" && st.Name != st.ID {
+			name = st.Name + " (" + st.ID + ")"
+		}
+		fmt.Fprintf(&b, " | %s %.3f ms mean, %.3f/%.3f/%.3f ms p50/p95/p99", name, ms(st.Mean), ms(st.P50), ms(st.P95), ms(st.P99))
 		if st.Errors > 0 {
 			fmt.Fprintf(&b, ", %d errors", st.Errors)
+		}
+		if st.Dropped > 0 {
+			fmt.Fprintf(&b, ", %d dropped", st.Dropped)
 		}
 		if st.Bypassed > 0 {
 			fmt.Fprintf(&b, ", %d passed through", st.Bypassed)
@@ -61,6 +87,12 @@ func (s Stats) Summary() string {
 				b.WriteString(", " + st.State)
 			}
 			b.WriteString(")")
+		}
+	}
+	for _, sk := range s.Sinks {
+		fmt.Fprintf(&b, " | sink %s %d frames, latency %.1f/%.1f ms p50/p99", sk.Name, sk.Frames, ms(sk.P50), ms(sk.P99))
+		if sk.Dropped > 0 {
+			fmt.Fprintf(&b, ", %d dropped", sk.Dropped)
 		}
 	}
 	if s.Late > 0 {
@@ -148,4 +180,61 @@ func (h *histogram) quantile(q float64) time.Duration {
 		}
 	}
 	return h.max
+}
+
+// snapshot gathers the counters of a graph run. final is the end-of-run summary (whole-run
+// means); otherwise Mean is the recent moving average, as the live display wants.
+func (e *Engine) snapshot(start time.Time, final bool) Stats {
+	elapsed := time.Since(start)
+	e.flow.mu.Lock()
+	type qs struct{ n, max, dropped int }
+	depth := map[*node]qs{}
+	for _, n := range e.nodes {
+		var q qs
+		for _, in := range n.in {
+			if in != nil {
+				q.n += in.n
+				q.max = max(q.max, in.maxN)
+				q.dropped += in.dropped
+			}
+		}
+		depth[n] = q
+	}
+	e.flow.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Stats{Late: e.live.Late, Elapsed: elapsed}
+	firstSink := true
+	for _, n := range e.nodes {
+		q := depth[n]
+		switch {
+		case n.isSink:
+			sk := SinkStats{Name: n.name, Frames: n.frames, Dropped: q.dropped, Queue: q.n, Latency: n.lastLat,
+				P50: n.latency.quantile(0.5), P95: n.latency.quantile(0.95), P99: n.latency.quantile(0.99), Max: n.latency.max}
+			s.Sinks = append(s.Sinks, sk)
+			if firstSink {
+				s.Frames, firstSink = n.frames, false
+			}
+		}
+	}
+	s.Stages = make([]StageStats, len(e.stages))
+	for _, n := range e.nodes {
+		if n.st == nil {
+			continue
+		}
+		st, q := n.st, depth[n]
+		ss := StageStats{ID: st.id, Name: st.name, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(),
+			P50: st.times.quantile(0.5), P95: st.times.quantile(0.95), P99: st.times.quantile(0.99),
+			Queue: q.n, MaxQueue: q.max, Dropped: q.dropped, Bypassed: st.bypassed}
+		isolation(st.inst, &ss)
+		if !final {
+			ss.Mean = st.recent
+		}
+		if elapsed > 0 {
+			ss.FPS = float64(st.calls) / elapsed.Seconds()
+		}
+		s.Errors += st.errors
+		s.Stages[n.si] = ss
+	}
+	return s
 }

@@ -41,8 +41,18 @@ func (w *window) resize(f frame.Format, size int) {
 // slot returns the frame the next input is written into; commit makes it part of the window.
 func (w *window) slot() *frame.Frame { return w.ring[w.head] }
 
-// commit adds the frame written into slot() as the newest.
+// commit adds the frame written into slot() as the newest. The first frame fills the whole
+// window (as refWindow does), so a window of N gives one output per input from the start.
 func (w *window) commit() {
+	if w.count == 0 && w.size > 1 {
+		first := w.ring[w.head]
+		for i := 1; i < w.size; i++ {
+			frame.Convert(w.ring[(w.head+i)%len(w.ring)], first) // same format: a copy
+		}
+		w.head = (w.head + w.size) % len(w.ring)
+		w.count = w.size
+		return
+	}
 	w.head = (w.head + 1) % len(w.ring)
 	if w.count < w.size {
 		w.count++

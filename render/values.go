@@ -180,3 +180,24 @@ func parsePrompts(s string) ([]session.Prompt, error) {
 	}
 	return out, nil
 }
+
+// nodeStatLines are the overlay's lines for the graph's nodes and sinks: per node its ms per
+// call (mean and p95) and calls per second, with its queue and dropped frames once it has
+// any; per sink its end-to-end latency.
+func nodeStatLines(stages []session.StageInfo, sinks []session.SinkInfo) []string {
+	var lines []string
+	for _, s := range stages {
+		l := fmt.Sprintf("%s %.2f ms (p95 %.2f) %.0f/s", s.Pipeline.ID, s.MeanMS, s.P95MS, s.FPS)
+		if s.Node != "" && s.Node != s.Pipeline.ID {
+			l = s.Node + ": " + l
+		}
+		if s.Queue > 0 || s.Dropped > 0 {
+			l += fmt.Sprintf(" | q %d, dropped %d", s.Queue, s.Dropped)
+		}
+		lines = append(lines, l)
+	}
+	for _, sk := range sinks {
+		lines = append(lines, fmt.Sprintf("%s latency %.1f ms (p99 %.1f)", sk.Name, sk.LatencyMS, sk.P99MS))
+	}
+	return lines
+}

@@ -123,3 +123,20 @@ func BenchmarkToRGBA1080p(b *testing.B) {
 		toRGBA(dst, src, 3)
 	}
 }
+
+func TestNodeStatLines(t *testing.T) {
+	stages := []session.StageInfo{
+		{Pipeline: session.PipelineSchema{ID: "invert"}, Node: "invert", MeanMS: 1.234, P95MS: 2.5, FPS: 59.6},
+		{Pipeline: session.PipelineSchema{ID: "crossfade"}, Node: "fade", MeanMS: 0.5, P95MS: 0.75, FPS: 30, Queue: 2, Dropped: 17},
+	}
+	sinks := []session.SinkInfo{{Name: "file", LatencyMS: 12.34, P99MS: 20}}
+	got := nodeStatLines(stages, sinks)
+	want := []string{
+		"invert 1.23 ms (p95 2.50) 60/s",
+		"fade: crossfade 0.50 ms (p95 0.75) 30/s | q 2, dropped 17",
+		"file latency 12.3 ms (p99 20.0)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("overlay lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -528,9 +528,7 @@ func (g *game) refreshOverlay() {
 	g.ovAt = time.Now()
 	st := g.state.Stats
 	lines := []string{fmt.Sprintf("%.1f fps session | %d fps preview | %dx%d", st.FPS, len(g.shown), g.frameW, g.frameH)}
-	for _, s := range g.state.Stages {
-		lines = append(lines, fmt.Sprintf("%s %.2f ms", s.Pipeline.ID, s.MeanMS))
-	}
+	lines = append(lines, nodeStatLines(g.state.Stages, st.Sinks)...)
 	lines = append(lines, fmt.Sprintf("dropped %d | late %d | errors %d | frame %d", st.Dropped, st.Late, st.Errors, g.frameN))
 	if paused {
 		lines = append(lines, "PAUSED (space resumes)")

@@ -182,6 +182,9 @@ func (h *Host) Close() error {
 	return err
 }
 
+// durMS is d in milliseconds.
+func durMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
 // stats returns the live counters.
 func (h *Host) stats() LiveStats {
 	live := h.cfg.Engine.Live()
@@ -189,6 +192,10 @@ func (h *Host) stats() LiveStats {
 	defer h.mu.Unlock()
 	s := LiveStats{Frames: live.Frames, Errors: live.Errors, Late: live.Late, Dropped: h.dropped.Load(),
 		Width: h.width, Height: h.height, ElapsedMS: float64(time.Since(h.started)) / float64(time.Millisecond)}
+	for _, sk := range live.Sinks {
+		s.Sinks = append(s.Sinks, SinkInfo{Name: sk.Name, Frames: sk.Frames, Dropped: sk.Dropped,
+			LatencyMS: durMS(sk.Latency), P50MS: durMS(sk.P50), P99MS: durMS(sk.P99)})
+	}
 	// A rate is only meaningful while frames keep coming.
 	if h.interval > 0 && time.Since(h.lastPub) < 2*time.Second+4*h.interval {
 		s.FPS = float64(time.Second) / float64(h.interval)
@@ -215,9 +222,11 @@ func (h *Host) registerBuiltins() {
 				}
 			}
 			if i < len(live.Stages) {
-				st.MeanMS = float64(live.Stages[i].Mean) / float64(time.Millisecond)
-				st.Calls, st.Errors = live.Stages[i].Calls, live.Stages[i].Errors
 				ls := live.Stages[i]
+				st.MeanMS = durMS(ls.Mean)
+				st.Calls, st.Errors = ls.Calls, ls.Errors
+				st.Node, st.FPS, st.Queue, st.Dropped = ls.Name, ls.FPS, ls.Queue, ls.Dropped
+				st.P50MS, st.P95MS, st.P99MS = durMS(ls.P50), durMS(ls.P95), durMS(ls.P99)
 				st.Isolated, st.Restarts, st.State, st.Bypassed = ls.Isolated, ls.Restarts, ls.State, ls.Bypassed
 			}
 			res.Stages = append(res.Stages, st)

@@ -320,3 +320,31 @@ func TestDefaultDir(t *testing.T) {
 		t.Errorf("mode %v", st.Mode().Perm())
 	}
 }
+
+// TestInfoGraphStats: info carries the engine's per-node and per-sink stats (rate, quantiles,
+// latency), the numbers the preview overlay shows.
+func TestInfoGraphStats(t *testing.T) {
+	r := startSession(t, session.Dir(t.TempDir()))
+	deadline := time.Now().Add(3 * time.Second)
+	var info session.InfoResult
+	for time.Now().Before(deadline) {
+		var err error
+		if info, err = r.client.Info(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if len(info.Stats.Sinks) == 1 && info.Stats.Sinks[0].Frames >= 20 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(info.Stats.Sinks) != 1 || info.Stats.Sinks[0].Frames < 20 {
+		t.Fatalf("sinks in info: %+v", info.Stats.Sinks)
+	}
+	st := info.Stages[0]
+	if st.Node != "color-generator" || st.FPS <= 0 || st.P50MS <= 0 || st.P99MS < st.P50MS || st.Calls < 20 {
+		t.Errorf("stage stats: node %q fps %.1f p50 %.3f p99 %.3f calls %d", st.Node, st.FPS, st.P50MS, st.P99MS, st.Calls)
+	}
+	if sk := info.Stats.Sinks[0]; sk.Name != "output" || sk.P99MS < sk.P50MS || sk.P50MS < 0 {
+		t.Errorf("sink stats: %+v", sk)
+	}
+}

@@ -57,6 +57,15 @@ type StageInfo struct {
 	MeanMS   float64           `json:"mean_ms"`
 	Calls    int               `json:"calls"`
 	Errors   int               `json:"errors"`
+	// Graph stats of the node: its name, calls per second, ms per call quantiles, frames
+	// waiting on its ports and frames it skipped (live runs keep the newest).
+	Node    string  `json:"node,omitempty"`
+	FPS     float64 `json:"fps"`
+	P50MS   float64 `json:"p50_ms"`
+	P95MS   float64 `json:"p95_ms"`
+	P99MS   float64 `json:"p99_ms"`
+	Queue   int     `json:"queue"`
+	Dropped int     `json:"dropped"`
 	// Isolated is true when the stage runs in a plugin host child (see docs/isolation.md);
 	// Restarts counts its restarts, State is running, restarting or disabled, and Bypassed
 	// counts the frames it passed its input through while it could not run.
@@ -64,6 +73,17 @@ type StageInfo struct {
 	Restarts int    `json:"restarts,omitempty"`
 	State    string `json:"state,omitempty"`
 	Bypassed int    `json:"bypassed,omitempty"`
+}
+
+// SinkInfo is one sink of the run's graph with its end-to-end latency (from the moment a
+// source produced a frame's data to its write).
+type SinkInfo struct {
+	Name      string  `json:"name"`
+	Frames    int     `json:"frames"`
+	Dropped   int     `json:"dropped"`
+	LatencyMS float64 `json:"latency_ms"` // of the last frame
+	P50MS     float64 `json:"p50_ms"`
+	P99MS     float64 `json:"p99_ms"`
 }
 
 // PipelineSchema is the part of a pipeline's schema a user interface needs.
@@ -102,14 +122,15 @@ type EnumOption struct {
 
 // LiveStats are the session's counters.
 type LiveStats struct {
-	Frames    int     `json:"frames"`     // output frames so far
-	FPS       float64 `json:"fps"`        // recent output rate
-	Errors    int     `json:"errors"`     // ticks dropped because a pipeline failed
-	Late      int     `json:"late"`       // ticks that started late (with --fps)
-	Dropped   uint64  `json:"dropped"`    // input frames dropped at the source side
-	Width     int     `json:"width"`      // size of the last output frame
-	Height    int     `json:"height"`     //
-	ElapsedMS float64 `json:"elapsed_ms"` // since the run started
+	Frames    int        `json:"frames"`     // output frames so far
+	FPS       float64    `json:"fps"`        // recent output rate
+	Errors    int        `json:"errors"`     // ticks dropped because a pipeline failed
+	Late      int        `json:"late"`       // ticks that started late (with --fps)
+	Dropped   uint64     `json:"dropped"`    // input frames dropped at the source side
+	Width     int        `json:"width"`      // size of the last output frame
+	Height    int        `json:"height"`     //
+	ElapsedMS float64    `json:"elapsed_ms"` // since the run started
+	Sinks     []SinkInfo `json:"sinks,omitempty"`
 }
 
 // SetArgs are the arguments of OpSet: one runtime parameter of one stage, as text.

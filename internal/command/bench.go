@@ -27,6 +27,7 @@ func (a *app) benchCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value`"},
 			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value`"},
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline"},
+			&cli.BoolFlag{Name: "serial", Usage: "run every pipeline on one goroutine, one frame at a time (the reference a graph run's speed-up is measured against)"},
 		},
 		Action: a.bench,
 	}
@@ -80,7 +81,7 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if pass.frames == 0 {
 			continue
 		}
-		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames, Device: s.cuda.engineDevice()})
+		eng, err := engine.New(engine.Config{Stages: s.instances, Source: src, Frames: pass.frames, Device: s.cuda.engineDevice(), Serial: cmd.Bool("serial")})
 		if err != nil {
 			return usageError{err}
 		}
@@ -94,7 +95,11 @@ func (a *app) bench(ctx context.Context, cmd *cli.Command) error {
 		if !pass.measure {
 			continue
 		}
-		fmt.Fprintf(a.io.Out, "%s, %dx%d, %d frames, %s/%s, %d CPUs\n", cmd.Args().First(), w, h, stats.Frames, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+		how := "one worker per pipeline"
+		if cmd.Bool("serial") || s.cuda != nil {
+			how = "serial"
+		}
+		fmt.Fprintf(a.io.Out, "%s, %dx%d, %d frames, %s, %s/%s, %d CPUs\n", cmd.Args().First(), w, h, stats.Frames, how, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 		for _, st := range stats.Stages {
 			fmt.Fprintf(a.io.Out, "  %-24s %8.3f ms/frame mean  %8.3f ms p99\n", st.ID, ms(st.Mean), ms(st.P99))
 		}

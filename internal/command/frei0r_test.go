@@ -297,8 +297,8 @@ func TestFrei0rSourceAndParams(t *testing.T) {
 	}
 }
 
-// TestFrei0rMixerTwoInputs drives a mixer through the loader with two input ports (scope run
-// feeds one port today, so the CLI cannot).
+// TestFrei0rMixerTwoInputs drives a mixer through the loader with two input ports
+// (TestFrei0rAdditionOfTwoY4M runs one through the CLI).
 func TestFrei0rMixerTwoInputs(t *testing.T) {
 	requireFrei0r(t)
 	lib, err := loader.Open(plugintest.Example(t, t.TempDir(), "frei0r"), loader.Options{})
@@ -403,9 +403,16 @@ var crashRE = regexp.MustCompile(`(?m)^(SIGSEGV|SIGBUS|SIGFPE|SIGILL|SIGABRT|SIG
 // anything else (the last error or the first warning is the reason).
 func runFrei0rChild(bin string, env []string, id, kind string, w, h int) frei0rOutcome {
 	args := []string{"run", id, "--frames", "3", "--output", "null", "--quiet"}
-	if kind == "source" {
+	switch kind {
+	case "source":
 		args = append(args, "--load-param", fmt.Sprintf("width=%d,height=%d", w, h))
-	} else {
+	case "mixer2", "mixer3":
+		// Every extra port gets its own source, at the size of the first.
+		args = append(args, "--input", "testsrc", "--size", fmt.Sprintf("%dx%d", w, h), "--mix", "testsrc")
+		if kind == "mixer3" {
+			args = append(args, "--mix", fmt.Sprintf("solid:336699:%dx%d", w, h))
+		}
+	default:
 		args = append(args, "--input", "testsrc", "--size", fmt.Sprintf("%dx%d", w, h))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -443,8 +450,7 @@ func runFrei0rChild(bin string, env []string, id, kind string, w, h int) frei0rO
 }
 
 // TestFrei0rEveryFilter runs every frei0r filter and source for 3 frames at 640x360 and at
-// 37x23 (odd: padding and cropping) and logs a table. Mixers are skipped: scope run feeds one
-// input port. The test fails if any run crashes or times out, or if fewer than 90% of the
+// 37x23 (odd: padding and cropping) and logs a table. Mixers get a source per port (--mix). The test fails if any run crashes or times out, or if fewer than 90% of the
 // runnable pipelines pass at either size: third-party plugins may refuse a size on some
 // system (tolerated), but a crash, or a bridge bug, which would fail most of them, is not.
 func TestFrei0rEveryFilter(t *testing.T) {
@@ -481,7 +487,11 @@ func TestFrei0rEveryFilter(t *testing.T) {
 			defer wg.Done()
 			for j := range jobs {
 				p := ps[j.id]
-				o := runFrei0rChild(bin, env, j.id, frei0rKind(p), sizes[j.size][0], sizes[j.size][1])
+				kind := frei0rKind(p)
+				if kind == "mixer" {
+					kind = fmt.Sprintf("mixer%d", len(p.InputPorts))
+				}
+				o := runFrei0rChild(bin, env, j.id, kind, sizes[j.size][0], sizes[j.size][1])
 				mu.Lock()
 				results[j.id][j.size] = o
 				mu.Unlock()
@@ -489,14 +499,6 @@ func TestFrei0rEveryFilter(t *testing.T) {
 		}()
 	}
 	for _, id := range ids {
-		p := ps[id]
-		if frei0rKind(p) == "mixer" {
-			for i := range sizes {
-				results[id][i] = frei0rOutcome{"skip", fmt.Sprintf("mixer with %d input ports (%s); scope run feeds one: multi-input chains are not supported yet",
-					len(p.InputPorts), strings.Join(p.InputPorts, ", "))}
-			}
-			continue
-		}
 		for i := range sizes {
 			jobs <- job{id, i}
 		}
@@ -528,7 +530,7 @@ func TestFrei0rEveryFilter(t *testing.T) {
 	t.Logf("frei0r pipelines, 3 frames each:\n%s", table.String())
 	for i, c := range counts {
 		runnable := len(ids) - c["skip"]
-		t.Logf("%dx%d: %d pass, %d fail, %d crash, %d timeout, %d skipped (mixers) of %d frei0r pipelines",
+		t.Logf("%dx%d: %d pass, %d fail, %d crash, %d timeout, %d skipped of %d frei0r pipelines",
 			sizes[i][0], sizes[i][1], c["pass"], c["fail"], c["crash"], c["timeout"], c["skip"], len(ids))
 		if runnable > 0 && c["pass"]*10 < runnable*9 {
 			t.Errorf("%dx%d: only %d of %d runnable frei0r pipelines pass (want >= 90%%)", sizes[i][0], sizes[i][1], c["pass"], runnable)

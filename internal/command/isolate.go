@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/scopenative/scope/abi"
+	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/pluginhost"
 	"github.com/scopenative/scope/plugins/store"
@@ -30,8 +31,10 @@ func isolateFlags() []cli.Flag {
 	}
 }
 
-// isolation says, per pipeline of the chain, whether it runs isolated, and why.
-func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline) ([]bool, error) {
+// isolation says, per pipeline node, whether it runs isolated: --isolate and --in-process
+// decide for every node, then --isolate-only and a graph node's own isolate setting (nodes,
+// nil for a chain), then the default: installed plugins isolated, the others in process.
+func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline, nodes []*bool) ([]bool, error) {
 	all, none, only := cmd.Bool("isolate"), cmd.Bool("in-process"), splitList(cmd.StringSlice("isolate-only"))
 	if all && none || (all || none) && len(only) > 0 {
 		return nil, usagef("--isolate, --isolate-only and --in-process choose the same thing: give one")
@@ -45,10 +48,16 @@ func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline) ([]bool,
 	out := make([]bool, len(pipelines))
 	for i, p := range pipelines {
 		explicit := all || slices.Contains(only, p.ID)
+		var node *bool
+		if i < len(nodes) {
+			node = nodes[i]
+		}
 		switch {
 		case none:
 		case explicit:
 			out[i] = true
+		case node != nil:
+			out[i], explicit = *node, *node
 		default: // installed third-party plugins run isolated, everything else in process
 			out[i] = filepath.Clean(filepath.Dir(p.Library().Path())) == filepath.Clean(storeDir)
 		}
@@ -60,6 +69,15 @@ func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline) ([]bool,
 		}
 	}
 	return out, nil
+}
+
+// newInstance creates the instance of one pipeline node, in a plugin host child when
+// isolate is set.
+func newInstance(p *loader.Pipeline, mode loader.Mode, values loader.Values, cuda int, isolate bool, opts pluginhost.Options) (engine.Instance, error) {
+	if isolate {
+		return pluginhost.Start(p.Library().Path(), p.ID, mode, values, cuda, opts)
+	}
+	return p.NewInstanceOn(mode, values, cuda)
 }
 
 // splitList splits repeated, comma-separated flag values.

@@ -93,3 +93,73 @@ func TestIsolatedFaultsAreContained(t *testing.T) {
 		})
 	}
 }
+
+// In a graph file, `isolate = true` isolates one node: it crashes on frame 50 and the
+// graph's output is still every frame of the graph without it.
+func TestGraphNodeIsolate(t *testing.T) {
+	libs := t.TempDir()
+	isolationPlugins(t, libs)
+	dir := t.TempDir()
+	faulty := faultyPlugin(t, dir, "SEGV_CALL_AT=50")
+	file := filepath.Join(dir, "g.toml")
+	out, ref := filepath.Join(dir, "out.y4m"), filepath.Join(dir, "ref.y4m")
+	write := func(isolate string) {
+		text := `[[source]]
+name = "src"
+input = "testsrc"
+
+[[node]]
+name = "a"
+pipeline = "invert"
+inputs = ["src"]
+
+[[node]]
+name = "c"
+pipeline = "copy"
+inputs = ["a"]
+` + isolate + `
+
+[[node]]
+name = "b"
+pipeline = "invert-cpp"
+inputs = ["c"]
+
+[[sink]]
+name = "out"
+output = "` + out + `"
+from = "b"
+`
+		if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	common := []string{"--size", "16x8", "--frames", "300", "--plugin", faulty, "--in-process"}
+	if code, _, stderr := scope(t, libs, append([]string{"run", "invert,invert-cpp", "-o", ref}, common...)...); code != 0 {
+		t.Fatalf("reference run: exit %d: %s", code, stderr)
+	}
+	write("isolate = true")
+	// --in-process decides for every node; without it the node's own setting counts.
+	code, stdout, stderr := scope(t, libs, "run", "--graph", file, "--size", "16x8", "--frames", "300", "--plugin", faulty)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+	got, want := y4mFrames(t, out), y4mFrames(t, ref)
+	if len(got) != 300 || len(want) != 300 {
+		t.Fatalf("%d frames (reference %d), want 300", len(got), len(want))
+	}
+	for i := range got {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Fatalf("frame %d differs from the graph without the faulty node", i)
+		}
+	}
+	if !strings.Contains(stderr, "isolated copy ("+faulty+"): call on frame 50 crashed with SIGSEGV") {
+		t.Fatalf("the run log does not name the crash:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "c (copy)") || !strings.Contains(stdout, "isolated (1 restarts") {
+		t.Fatalf("the summary does not show node c isolated with its restart: %s", stdout)
+	}
+	write("isolate = 3")
+	if code, _, stderr := scope(t, libs, "run", "--graph", file, "--plugin", faulty); code != 2 || !strings.Contains(stderr, "isolate") {
+		t.Fatalf("isolate = 3: exit %d, %s; want a usage error naming isolate", code, stderr)
+	}
+}

@@ -107,6 +107,7 @@ func (a *app) root() *cli.Command {
 		Commands: []*cli.Command{
 			a.pipelinesCommand(),
 			a.runCommand(),
+			a.graphCommand(),
 			a.benchCommand(),
 			a.sessionsCommand(),
 			a.previewCommand(),

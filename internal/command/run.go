@@ -17,13 +17,12 @@ import (
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
-	"github.com/scopenative/scope/pluginhost"
 )
 
 func (a *app) runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "run a chain of pipelines from a source to a sink",
+		Usage:     "run a chain of pipelines from a source to a sink, or a graph (--graph FILE)",
 		ArgsUsage: "PIPELINE[,PIPELINE...]",
 		Description: "The output of each pipeline is the input of the next. The first pipeline may generate frames\n" +
 			"(text mode); the others transform them (video mode). Runtime parameters apply to every pipeline\n" +
@@ -35,7 +34,7 @@ func (a *app) runCommand() *cli.Command {
 			"  $ scope run frame-blend --input clip.mp4 --output blended.mp4 --param blend=decay\n" +
 			"  $ scope run color-generator --preview --fps 30     # a window with live controls\n" +
 			"  $ scope run tone --frames 90 --audio tone.wav     # audio-producing pipelines\n\n" +
-			"Every run is a session: 'scope sessions' lists them, 'scope preview [ID]' opens a window on one.",
+			"Every run is a session: 'scope sessions' lists them, 'scope preview [ID]' opens a window on one.\n\n" + graphHelp,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
@@ -50,7 +49,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
 			stopGraceFlag(),
-		}, append(append(sessionFlags(), isolateFlags()...), watchFlag())...),
+		}, append(append(append(sessionFlags(), watchFlag()), graphFlags()...), isolateFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -229,7 +228,7 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 	if err != nil {
 		return nil, err
 	}
-	isolate, err := a.isolation(cmd, spec.pipelines)
+	isolate, err := a.isolation(cmd, spec.pipelines, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -239,13 +238,7 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 	}
 	s := &session{spec: spec, cuda: cuda}
 	for i, p := range spec.pipelines {
-		var in engine.Instance
-		var err error
-		if isolate[i] {
-			in, err = pluginhost.Start(p.Library().Path(), p.ID, spec.modes[i], spec.values[i], cuda.ordinal(), hostOpts)
-		} else {
-			in, err = p.NewInstanceOn(spec.modes[i], spec.values[i], cuda.ordinal())
-		}
+		in, err := newInstance(p, spec.modes[i], spec.values[i], cuda.ordinal(), isolate[i], hostOpts)
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("start %s: %w", p.ID, err)
@@ -257,20 +250,9 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 
 // openIO opens the source (for a video-mode chain) and the sink.
 func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
-	opts := media.SourceOptions{FPS: cmd.Float("fps"), Repeat: cmd.Int("frames") > 0, SkipGaps: cmd.Bool("skip-gaps")}
-	if m := cmd.String("max-frame-size"); m != "" {
-		l, err := media.ParseLimits(m)
-		if err != nil {
-			return usagef("--max-frame-size: %w", err)
-		}
-		opts.Limits = l
-	}
-	if sz := cmd.String("size"); sz != "" {
-		w, h, err := parseSize(sz)
-		if err != nil {
-			return err
-		}
-		opts.Width, opts.Height = w, h
+	opts, err := sourceOptions(cmd)
+	if err != nil {
+		return err
 	}
 	input := cmd.String("input")
 	if s.instances[0].Mode() == loader.ModeVideo {
@@ -291,8 +273,40 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 	return nil
 }
 
+// sourceOptions maps the run's source flags (--fps, --frames, --skip-gaps, --max-frame-size,
+// --size) to the options every source of the run is opened with.
+func sourceOptions(cmd *cli.Command) (media.SourceOptions, error) {
+	opts := media.SourceOptions{FPS: cmd.Float("fps"), Repeat: cmd.Int("frames") > 0, SkipGaps: cmd.Bool("skip-gaps")}
+	if m := cmd.String("max-frame-size"); m != "" {
+		l, err := media.ParseLimits(m)
+		if err != nil {
+			return opts, usagef("--max-frame-size: %w", err)
+		}
+		opts.Limits = l
+	}
+	if sz := cmd.String("size"); sz != "" {
+		w, h, err := parseSize(sz)
+		if err != nil {
+			return opts, err
+		}
+		opts.Width, opts.Height = w, h
+	}
+	return opts, nil
+}
+
+// checkStopGrace refuses a --stop-grace that would end a run before it could stop.
+func checkStopGrace(cmd *cli.Command) error {
+	if g := cmd.Duration("stop-grace"); g <= 0 {
+		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
+	}
+	return nil
+}
+
 // run is `scope run`.
 func (a *app) run(ctx context.Context, cmd *cli.Command) error {
+	if wantsGraph(cmd) {
+		return a.runGraph(ctx, cmd)
+	}
 	cat := a.openCatalog(cmd)
 	defer cat.Close()
 	if err := checkFPS(cmd); err != nil {
@@ -316,10 +330,11 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if frames < 0 {
 		return usagef("--frames must be >= 0")
 	}
-	if g := cmd.Duration("stop-grace"); g <= 0 {
-		return usagef("--stop-grace %v: give a positive duration, such as 5s", g)
+	if err := checkStopGrace(cmd); err != nil {
+		return err
 	}
-	if frames == 0 && s.source == nil && (isStill(output) || output == "null") && !cmd.Bool("preview") {
+	// A text-mode chain writing one image makes one frame; otherwise it runs until stopped.
+	if frames == 0 && s.source == nil && isStill(output) && !cmd.Bool("preview") {
 		frames = 1
 	}
 
@@ -343,6 +358,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		Source:  s.source,
 		Frames:  frames,
 		FPS:     cmd.Float("fps"),
+		Live:    cmd.Bool("preview") || cmd.Float("fps") > 0,
 		Prompts: prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,
@@ -390,7 +406,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 		return runErr
 	}
 	if stats.Frames == 0 && ctx.Err() == nil {
-		return noFrames(output, cmd.String("input"), input != nil, errCount)
+		return noFrames(output, input != nil, errCount)
 	}
 	if closeErr != nil {
 		return fmt.Errorf("finish %s: %w", output, closeErr)
@@ -418,15 +434,13 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 }
 
 // noFrames says why a run that ended on its own wrote no frame at all.
-func noFrames(output, input string, hasInput bool, failed int) error {
+func noFrames(output string, hasInput bool, failed int) error {
 	why := "the chain produced no frame"
 	switch {
 	case failed > 0:
 		why = fmt.Sprintf("all %d frames failed (see the warnings above)", failed)
-	case hasInput && isStill(input):
-		why = fmt.Sprintf("the input %s is one image, and the chain needs more frames before it outputs one; repeat the image with --frames N", input)
 	case hasInput:
-		why = "the input ended before the chain output a frame (a pipeline that works on several frames needs at least that many)"
+		why = "the input ended before the chain output a frame"
 	}
 	return fmt.Errorf("no frame was written to %s: %s", output, why)
 }

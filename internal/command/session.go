@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
@@ -49,6 +50,7 @@ type sessionRun struct {
 
 	// Audio pacing (interactive runs without --fps): wait so produced audio stays ~real time.
 	pace      bool
+	audioMu   sync.Mutex // audioSecs: written by a pipeline's worker, read by the sink's
 	audioSecs float64
 	started   time.Time
 
@@ -113,7 +115,10 @@ func (s *sessionRun) onFrame(f *frame.Frame) {
 		if s.started.IsZero() {
 			s.started = time.Now()
 		}
-		if ahead := time.Duration(s.audioSecs*float64(time.Second)) - time.Since(s.started) - 100*time.Millisecond; ahead > 0 {
+		s.audioMu.Lock()
+		secs := s.audioSecs
+		s.audioMu.Unlock()
+		if ahead := time.Duration(secs*float64(time.Second)) - time.Since(s.started) - 100*time.Millisecond; ahead > 0 {
 			time.Sleep(ahead)
 		}
 	}
@@ -123,7 +128,9 @@ func (s *sessionRun) onFrame(f *frame.Frame) {
 // session's audio ring (engine goroutine).
 func (s *sessionRun) onAudio(_ int, a *loader.Audio) {
 	pcm := s.conv.Convert(a.Samples[:a.Frames*a.Channels], a.Channels, a.SampleRate)
+	s.audioMu.Lock()
 	s.audioSecs += float64(len(pcm)/audio.Channels) / audio.Rate
+	s.audioMu.Unlock()
 	if s.wav != nil {
 		if err := s.wav.Write(pcm); err != nil {
 			fmt.Fprintf(s.a.io.Err, "warning: %v (audio file closed)\n", err)

@@ -51,9 +51,9 @@
  * PIPELINES
  *   filter  -> video mode, one input port
  *   source  -> text mode (640x360 by default, load-time width/height), RGB output
- *   mixer2/3 -> video mode with input ports "video", "video2" (, "video3"). The ABI can say
- *              that; `scope run` feeds one port today, so prepare() refuses a mixer given
- *              fewer ports with a message that says so.
+ *   mixer2/3 -> video mode with input ports "video", "video2" (, "video3"). A graph
+ *              (scope run --graph, or --mix) feeds every port; prepare() refuses a mixer
+ *              given fewer ports with a message that says how to connect them.
  *   All pipelines are SCOPE_THREADING_SERIAL: frei0r allows one thread per instance, and every
  *   plugin built on frei0r.hpp shares static state between instances (each f0r_construct
  *   clears and refills the static parameter table that f0r_get/set_param_value index), so
@@ -534,7 +534,7 @@ static scope_status bf_prepare(void *instance, const scope_prepare_args *args, s
             if (bp->inputs > 1)
                 return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED,
                                        "%s is a frei0r mixer and needs %d inputs (ports video, video2%s); it got %u: "
-                                       "multi-input chains are not supported by scope run yet",
+                                       "connect every port in a graph (scope run --graph FILE, or --mix SOURCE)",
                                        bp->desc.id, bp->inputs, bp->inputs == 3 ? ", video3" : "",
                                        (unsigned)args->input_port_count);
             return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "%s: no input format", bp->desc.id);
