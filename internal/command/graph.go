@@ -15,6 +15,7 @@ import (
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 	scopesession "github.com/scopenative/scope/session"
 )
 
@@ -185,7 +186,9 @@ type graphRun struct {
 	instances []engine.Instance
 	sources   []media.Source
 	sinks     []*lazySink
-	sinkNames []string // the node name of each of sinks
+	sinkNames []string                        // the node name of each of sinks
+	frames    *pluginhost.Frames              // shared frames when a node is isolated, else nil
+	newFrame  func(frame.Format) *frame.Frame // allocates from frames (engine.Config.NewFrame)
 }
 
 func (g *graphRun) close() error {
@@ -202,6 +205,10 @@ func (g *graphRun) close() error {
 		in.Close()
 	}
 	g.sinks, g.sources, g.instances = nil, nil, nil
+	if g.frames != nil {
+		g.frames.Close() // after every child and sink: nothing uses the frames now
+		g.frames = nil
+	}
 	return err
 }
 
@@ -281,6 +288,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
+	run.frames, run.newFrame = sharedFrames(isolate, &hostOpts)
 	for i, p := range spec.pipelines {
 		in, err := newInstance(p, graph.ModeOf(nodes[i], p), spec.values[i], -1, isolate[i], hostOpts)
 		if err != nil {
@@ -355,6 +363,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	defer cancelRun()
 	var errCount int
 	cfg := engine.Config{
+		NewFrame:             run.newFrame,
 		Graph:                eg,
 		Frames:               frames,
 		FPS:                  cmd.Float("fps"),

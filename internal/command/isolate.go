@@ -14,6 +14,7 @@ import (
 
 	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/engine"
+	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/pluginhost"
 	"github.com/scopenative/scope/plugins/store"
@@ -134,6 +135,25 @@ func hostOptions(cmd *cli.Command, w io.Writer) (pluginhost.Options, error) {
 		fmt.Fprintf(w, "warning: %s\n", ev)
 	}
 	return opts, nil
+}
+
+// sharedFrames returns, when any node is isolated, an allocator of frames in shared memory
+// for the run's pools (engine.Config.NewFrame) and the children (Options.Frames), so that
+// isolated nodes read and write the run's frames in place; nil otherwise. Close it after
+// the run and its instances.
+func sharedFrames(isolate []bool, opts *pluginhost.Options) (*pluginhost.Frames, func(frame.Format) *frame.Frame) {
+	if !slices.Contains(isolate, true) {
+		return nil, nil
+	}
+	fr := pluginhost.NewFrames()
+	opts.Frames = fr
+	return fr, func(f frame.Format) *frame.Frame {
+		out, err := fr.New(f)
+		if err != nil {
+			return nil // the engine falls back to frame.New (copied through the arena)
+		}
+		return out
+	}
 }
 
 // printedFault reports whether err is a plugin host fault, which OnEvent printed already.

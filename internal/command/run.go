@@ -17,6 +17,7 @@ import (
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 )
 
 func (a *app) runCommand() *cli.Command {
@@ -171,7 +172,9 @@ type session struct {
 	instances []engine.Instance
 	source    media.Source
 	sink      media.Sink
-	cuda      *cudaSession // the CUDA device when a pipeline takes CUDA memory, else nil
+	cuda      *cudaSession                    // the CUDA device when a pipeline takes CUDA memory, else nil
+	frames    *pluginhost.Frames              // shared frames when a node is isolated, else nil
+	newFrame  func(frame.Format) *frame.Frame // allocates from frames (engine.Config.NewFrame)
 }
 
 func (s *session) close() error {
@@ -186,6 +189,10 @@ func (s *session) close() error {
 		in.Close()
 	}
 	s.instances = nil
+	if s.frames != nil {
+		s.frames.Close() // after every child and the sink: nothing uses the frames now
+		s.frames = nil
+	}
 	s.cuda.close()
 	s.cuda = nil
 	return err
@@ -237,6 +244,9 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 		return nil, err
 	}
 	s := &session{spec: spec, cuda: cuda}
+	if cuda == nil { // device runs stay a chain on one goroutine, with frames of their own
+		s.frames, s.newFrame = sharedFrames(isolate, &hostOpts)
+	}
 	for i, p := range spec.pipelines {
 		in, err := newInstance(p, spec.modes[i], spec.values[i], cuda.ordinal(), isolate[i], hostOpts)
 		if err != nil {
@@ -354,12 +364,13 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 
 	var errCount int
 	cfg := engine.Config{
-		Stages:  s.instances,
-		Source:  s.source,
-		Frames:  frames,
-		FPS:     cmd.Float("fps"),
-		Live:    cmd.Bool("preview") || cmd.Float("fps") > 0,
-		Prompts: prompts,
+		NewFrame: s.newFrame,
+		Stages:   s.instances,
+		Source:   s.source,
+		Frames:   frames,
+		FPS:      cmd.Float("fps"),
+		Live:     cmd.Bool("preview") || cmd.Float("fps") > 0,
+		Prompts:  prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,
 		Device:               s.cuda.engineDevice(),
