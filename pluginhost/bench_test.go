@@ -17,7 +17,9 @@ type instance interface {
 }
 
 // BenchmarkInvert compares the invert example per frame in process and isolated, at 1080p
-// and 360p (RGB u8). The difference is the isolation overhead docs/isolation.md quotes.
+// and 360p (RGB u8): isolated with the caller's own frames (copied through the arena) and
+// with frames from a Frames allocator (as scope run allocates them: no copy). The
+// differences are the isolation overheads README.md and docs/isolation.md quote.
 func BenchmarkInvert(b *testing.B) {
 	lib := plugintest.Example(b, b.TempDir(), "invert")
 	for _, size := range [][2]int{{1920, 1080}, {640, 360}} {
@@ -43,6 +45,28 @@ func BenchmarkInvert(b *testing.B) {
 			}
 			defer in.Close()
 			benchCalls(b, in, f)
+		})
+		b.Run(fmt.Sprintf("%dx%d/isolated-shared", size[0], size[1]), func(b *testing.B) {
+			shared := pluginhost.NewFrames()
+			defer shared.Close()
+			in, err := pluginhost.Start(lib, "invert", 0, nil, -1, pluginhost.Options{ChildCommand: options(&testing.T{}).ChildCommand, Frames: shared})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer in.Close()
+			if _, err := in.Prepare([]frame.Format{f}); err != nil {
+				b.Fatal(err)
+			}
+			src, _ := shared.New(f)
+			out, _ := shared.New(f)
+			args := &loader.CallArgs{Inputs: [][]*frame.Frame{{src}}, Output: out}
+			b.SetBytes(int64(len(src.Data)))
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := in.Call(args); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
