@@ -211,6 +211,13 @@ func Start(path, id string, mode loader.Mode, values loader.Values, cuda int, op
 	return in, nil
 }
 
+// StartLike starts a new isolated instance like this one (pipeline, mode, CUDA device,
+// options) from the plugin file path with values: what a hot swap to a new build of the
+// plugin creates.
+func (in *Instance) StartLike(path string, values loader.Values) (*Instance, error) {
+	return Start(path, in.p.ID, in.mode, values, in.cuda, in.opts)
+}
+
 // Pipeline returns the pipeline's schema as the child reported it (its Library is nil: the
 // library is loaded in the child only).
 func (in *Instance) Pipeline() *loader.Pipeline { return in.p }

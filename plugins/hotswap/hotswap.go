@@ -19,6 +19,7 @@ import (
 
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/pluginhost"
 )
 
 // Op is the session control operation that asks a session to hot-swap a plugin.
@@ -189,7 +190,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 		return fail(fmt.Errorf("load the new build: %w", err))
 	}
 	current := s.eng.Instances()
-	news := make([]*loader.Instance, 0, len(stages))
+	news := make([]engine.Instance, 0, len(stages))
 	abort := func(err error) (*Result, error) {
 		for _, in := range news {
 			in.Close()
@@ -204,7 +205,12 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			return abort(fmt.Errorf("the new build no longer provides pipeline %s (stage %d)", old.Pipeline().ID, i))
 		}
 		vals, carried, dropped := Carry(old.Pipeline(), np, s.eng.Values(i))
-		in, err := np.NewInstanceOn(old.Mode(), vals, old.CUDADevice()) // same device as the old one
+		var in engine.Instance
+		if iso, ok := old.(*pluginhost.Instance); ok {
+			in, err = iso.StartLike(req.Library, vals) // an isolated node stays isolated
+		} else {
+			in, err = np.NewInstanceOn(old.Mode(), vals, old.CUDADevice()) // same device as the old one
+		}
 		if err != nil {
 			return abort(fmt.Errorf("create the new %s: %w", np.ID, err))
 		}
@@ -223,7 +229,9 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			s.finish(res)
 			return res, fmt.Errorf("swap stage %d: %w", i, err)
 		}
-		olds[current[i].Pipeline().Library()] = true
+		if l := current[i].Pipeline().Library(); l != nil { // nil: isolated, loaded in its child
+			olds[l] = true
+		}
 	}
 	s.mu.Lock()
 	s.libs = append(s.libs, lib)
@@ -235,7 +243,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 
 // retire waits until the engine runs the new instances (it closes the old ones at the
 // swap), then closes the old libraries that no instance uses any more.
-func (s *Swapper) retire(stages []int, news []*loader.Instance, olds map[*loader.Library]bool) {
+func (s *Swapper) retire(stages []int, news []engine.Instance, olds map[*loader.Library]bool) {
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		cur := s.eng.Instances()
