@@ -167,9 +167,15 @@ func (s *server) frameAt(sl slot) (*frame.Frame, error) {
 	if err := sl.Format.Validate(); err != nil {
 		return nil, err
 	}
-	n := sl.need()
+	if sl.Format.Width > 1<<15 || sl.Format.Height > 1<<15 {
+		return nil, fmt.Errorf("frame %v is larger than 32768x32768", sl.Format)
+	}
 	a := s.mem[sl.Arena]
-	if sl.Pitch < sl.Format.RowBytes() || sl.Off < 0 || a == nil || n > len(a.mem)-sl.Off {
+	if a == nil || sl.Pitch < sl.Format.RowBytes() || sl.Pitch > len(a.mem) || sl.Off < 0 || sl.Off > len(a.mem) {
+		return nil, fmt.Errorf("frame %v at %d (pitch %d) lies outside arena %d", sl.Format, sl.Off, sl.Pitch, sl.Arena)
+	}
+	n := sl.need() // no overflow: the pitch is at most the arena's size, the height 32768
+	if n > len(a.mem)-sl.Off {
 		return nil, fmt.Errorf("frame %v at %d (pitch %d) lies outside arena %d", sl.Format, sl.Off, sl.Pitch, sl.Arena)
 	}
 	return &frame.Frame{Format: sl.Format, Pitch: sl.Pitch, Data: a.mem[sl.Off : sl.Off+n : sl.Off+n], Index: sl.Index, PTS: time.Duration(sl.PTS)}, nil
