@@ -247,6 +247,7 @@ type listed struct {
 			Latest string `json:"latest"`
 		} `json:"update"`
 		Error string `json:"error"`
+		Runs  string `json:"runs"`
 	} `json:"plugins"`
 }
 
@@ -299,7 +300,7 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 		t.Fatalf("scope pipelines: invert comes from %q, want the plugin store", lib)
 	}
 	l := h.list()
-	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "up-to-date" {
+	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "up-to-date" || l.Plugins[0].Runs != "isolated" {
 		t.Fatalf("list after tag install: %+v", l)
 	}
 	// Installing the same name again is refused without --force.
