@@ -29,8 +29,10 @@ func TestMain(m *testing.M) {
 // endless yields 2x2 frames until cancelled.
 type endless struct{}
 
-func (endless) Format() frame.Format { return frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8} }
-func (endless) Close() error         { return nil }
+func (endless) Format() frame.Format {
+	return frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}
+}
+func (endless) Close() error { return nil }
 func (endless) Read(ctx context.Context, dst *frame.Frame) error {
 	return ctx.Err()
 }
