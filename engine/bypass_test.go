@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/scopenative/scope/engine"
@@ -33,6 +34,10 @@ func (f *flaky) Prepare(in []frame.Format) (loader.Requirements, error) {
 	}
 	return f.Instance.Prepare(in)
 }
+
+// Restarts and State make it look isolated to the engine's stats.
+func (f *flaky) Restarts() int { return len(f.call) }
+func (f *flaky) State() string { return "running" }
 
 func (f *flaky) Call(a *loader.CallArgs) error {
 	f.tick++
@@ -82,6 +87,12 @@ func TestOutageStagePassesItsInputThrough(t *testing.T) {
 	}
 	if got := stats.Stages[1].Bypassed; got != 3 {
 		t.Fatalf("stats count %d passed-through ticks, want 3", got)
+	}
+	if st := stats.Stages[1]; !st.Isolated || st.Restarts != 2 || st.State != "running" || stats.Stages[0].Isolated {
+		t.Fatalf("stage stats %+v / %+v: want only the second isolated, with 2 restarts", stats.Stages[0], st)
+	}
+	if s := stats.Summary(); !strings.Contains(s, "3 passed through, isolated (2 restarts)") {
+		t.Fatalf("summary %q does not show the isolated stage", s)
 	}
 	if stats.Errors != 0 || stats.Stages[1].Errors != 0 {
 		t.Fatalf("errors %d/%d: an outage is not a dropped tick", stats.Errors, stats.Stages[1].Errors)
