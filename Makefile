@@ -6,8 +6,10 @@ GO        ?= go
 BUILD     ?= build
 PLUGINS   := $(BUILD)/plugins
 export CGO_ENABLED ?= 0
+# The CMake builds' sub-makes print no "gmake[1]: Entering directory" lines.
+MAKEFLAGS += --no-print-directory
 
-.PHONY: all setup build examples demo test bench gpu-check clean
+.PHONY: all setup build examples install demo test bench gpu-check clean
 
 all: build examples
 
@@ -23,11 +25,19 @@ build: setup
 	$(GO) build -o bin/scope ./cmd/scope
 	CGO_ENABLED=1 $(GO) build -o bin/scope-preview ./cmd/scope-preview
 
-# The C example plugins, through the same CMake package plugin authors use.
+# The C and C++ example plugins, through the same CMake package plugin authors use; then the
+# Rust and Go ones with cargo and go where they are installed (a line says which were skipped).
 examples: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(BUILD) -j2
+	@scripts/build-examples.sh $(PLUGINS)
 	@echo "plugins: $(PLUGINS)/"
+
+# scope, scope-preview, the SDK and the example plugins into PREFIX (bin/ and share/scope/), so
+# that `scope` works from any folder: make install PREFIX=~/.local
+PREFIX    ?= /usr/local
+install: build examples
+	@BIN_DIR=bin PLUGINS_DIR=$(PLUGINS) scripts/install.sh $(PREFIX)
 
 demo: build examples
 	@rm -rf out/demo && mkdir -p out/demo
@@ -43,7 +53,7 @@ demo: build examples
 # would panic without a display. The Go SDK (a module of its own) is tested with cgo; the Rust
 # SDK and the Rust example with cargo, when it is installed.
 test: setup
-	$(GO) test ./...
+	$(GO) test -timeout 30m ./...
 	CGO_ENABLED=1 $(GO) vet ./render/... ./audio/player/... ./cmd/scope-preview/...
 	CGO_ENABLED=1 $(GO) test ./audio/player/...
 	cd sdk/go && CGO_ENABLED=1 $(GO) test ./...

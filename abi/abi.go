@@ -1,4 +1,4 @@
-// Package abi is the Go mirror of include/scope/plugin.h, the Scope Native plugin ABI v1.
+// Package abi is the Go mirror of include/scope/plugin.h, the Scope Native plugin ABI v1.1.
 //
 // Every struct here has the same size, field order and field offsets as its C counterpart on
 // the platforms the host supports (64-bit Linux); layout_test.go compiles a C program against
@@ -15,8 +15,15 @@ import "strconv"
 // ABI version implemented by this host.
 const (
 	VersionMajor = 1 // SCOPE_ABI_VERSION_MAJOR
-	VersionMinor = 0 // SCOPE_ABI_VERSION_MINOR
+	VersionMinor = 1 // SCOPE_ABI_VERSION_MINOR
 )
+
+// FrameAlignment is SCOPE_FRAME_ALIGNMENT: the host aligns every host frame's data pointer
+// and row pitch to this many bytes (ABI 1.1).
+const FrameAlignment = 64
+
+// ErrorMinCapacity is SCOPE_ERROR_MIN_CAPACITY: the least capacity of an error buffer.
+const ErrorMinCapacity = 1024
 
 // EntrySymbol is the one symbol a plugin exports: a function returning *Plugin.
 const EntrySymbol = "scope_plugin_entry"
@@ -149,6 +156,10 @@ type Host struct {
 	HostData     uintptr
 	Log          uintptr // void (*)(const scope_host *, int32_t, const char *)
 	GetExtension uintptr // const void *(*)(const scope_host *, const char *)
+	// ABI 1.1: the host thread pool.
+	ParallelFor uintptr // void (*)(const scope_host *, uint32_t count, uint32_t grain, fn, void *ctx)
+	WorkerCount uint32
+	Reserved    uint32
 }
 
 // FrameFormat mirrors scope_frame_format.

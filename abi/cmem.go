@@ -53,7 +53,7 @@ func ReadSized[T any](p uintptr, dst *T) uint32 {
 // functions. Keep it alive (and unmoved: allocate it with NewErrorBuffer) during the call.
 type ErrorBuffer struct {
 	e   ErrorBuf
-	buf [1024]byte
+	buf [ErrorMinCapacity]byte
 }
 
 // NewErrorBuffer returns an empty error buffer.

@@ -20,7 +20,7 @@ var layouts = []struct {
 	fields []string
 }{
 	{"scope_error", ErrorBuf{}, []string{"struct_size", "capacity", "message"}},
-	{"scope_host", Host{}, []string{"struct_size", "abi_major", "abi_minor", "name", "version", "host_data", "log", "get_extension"}},
+	{"scope_host", Host{}, []string{"struct_size", "abi_major", "abi_minor", "name", "version", "host_data", "log", "get_extension", "parallel_for", "worker_count", "reserved"}},
 	{"scope_frame_format", FrameFormat{}, []string{"struct_size", "width", "height", "channels", "element_type", "memory"}},
 	{"scope_frame", Frame{}, []string{"struct_size", "width", "height", "channels", "element_type", "memory", "pitch", "data", "cuda_stream", "cuda_device", "flags", "timestamp_us", "index"}},
 	{"scope_frame_list", FrameList{}, []string{"frames", "count", "reserved"}},
@@ -56,7 +56,7 @@ var constants = map[string]int64{
 	"SCOPE_PIPELINE_SUPPORTS_PROMPTS": int64(PipelineSupportsPrompts), "SCOPE_PIPELINE_PRODUCES_AUDIO": int64(PipelineProducesAudio),
 	"SCOPE_PIPELINE_NO_VIDEO": int64(PipelineNoVideo), "SCOPE_PIPELINE_NONDETERMINISTIC": int64(PipelineNondeterministic),
 	"SCOPE_THREADING_INSTANCE": int64(ThreadingInstance), "SCOPE_THREADING_SERIAL": int64(ThreadingSerial),
-	"SCOPE_CALL_FIRST": int64(CallFirst), "SCOPE_CALL_PARAMS_CHANGED": int64(CallParamsChanged),
+	"SCOPE_CALL_FIRST": int64(CallFirst), "SCOPE_FRAME_ALIGNMENT": FrameAlignment, "SCOPE_ERROR_MIN_CAPACITY": ErrorMinCapacity, "SCOPE_CALL_PARAMS_CHANGED": int64(CallParamsChanged),
 }
 
 // TestLayoutMatchesC compiles a C program that prints sizeof/offsetof of every struct field in

@@ -154,12 +154,7 @@ func (c *Catalog) Pipeline(id string) (*loader.Pipeline, error) {
 		if near := similar(id, ids); len(near) > 0 {
 			msg += "; did you mean " + strings.Join(near, ", ") + "?"
 		}
-		const most = 20
-		if len(ids) > most {
-			msg += fmt.Sprintf("; known pipelines: %s and %d more (see 'scope pipelines')", strings.Join(ids[:most], ", "), len(ids)-most)
-		} else {
-			msg += "; known pipelines: " + strings.Join(ids, ", ")
-		}
+		msg += "; known pipelines: " + knownIDs(ids)
 	} else {
 		msg += "; no plugins were found: build them (make examples) and add their folder to " + EnvPath + " or pass --plugin PATH"
 	}
@@ -174,6 +169,52 @@ func (c *Catalog) Close() {
 	for _, l := range c.Libraries {
 		l.Close()
 	}
+}
+
+// bridgeSize is how many pipelines sharing a "namespace." prefix make a bridge (frei0r.*),
+// which an unknown-pipeline message counts instead of listing.
+const bridgeSize = 10
+
+// knownIDs lists the pipelines an unknown-pipeline message shows: those of ordinary plugins
+// first (at most 20), then one count per bridge namespace with the command that lists it.
+func knownIDs(ids []string) string {
+	byNS := map[string]int{}
+	for _, id := range ids {
+		if ns, _, ok := strings.Cut(id, "."); ok {
+			byNS[ns]++
+		}
+	}
+	var plain, bridges []string
+	for _, id := range ids {
+		if ns, _, ok := strings.Cut(id, "."); ok && byNS[ns] >= bridgeSize {
+			continue
+		}
+		plain = append(plain, id)
+	}
+	nss := make([]string, 0, len(byNS))
+	for ns, n := range byNS {
+		if n >= bridgeSize {
+			nss = append(nss, ns)
+		}
+	}
+	sort.Strings(nss)
+	for _, ns := range nss {
+		bridges = append(bridges, fmt.Sprintf("%d %s.* pipelines (see 'scope pipelines %s')", byNS[ns], ns, ns))
+	}
+	const most = 20
+	var parts []string
+	if len(plain) > most {
+		parts = append(parts, fmt.Sprintf("%s and %d more (see 'scope pipelines')", strings.Join(plain[:most], ", "), len(plain)-most))
+	} else if len(plain) > 0 {
+		parts = append(parts, strings.Join(plain, ", "))
+	}
+	if len(parts) == 0 {
+		return strings.Join(bridges, " and ")
+	}
+	if len(bridges) > 0 {
+		return parts[0] + " and " + strings.Join(bridges, " and ")
+	}
+	return parts[0]
 }
 
 // similar returns up to three ids that contain id or that id contains (case-insensitive),

@@ -38,3 +38,22 @@ func TestUnknownPipelineMessage(t *testing.T) {
 		t.Errorf("message lists more than 20 ids: %q", msg)
 	}
 }
+
+// TestUnknownPipelineCountsBridges: with 130 frei0r.* pipelines beside a few ordinary ones, the
+// message gives the near matches, then the ordinary pipelines, then one count for the bridge
+// with the command that lists it, instead of 20 frei0r ids in alphabetical order.
+func TestUnknownPipelineCountsBridges(t *testing.T) {
+	c := &Catalog{byID: map[string]*loader.Pipeline{}}
+	for _, id := range []string{"color-generator", "invert", "frame-blend", "a.b"} {
+		c.byID[id] = &loader.Pipeline{ID: id}
+	}
+	for i := 0; i < 130; i++ {
+		id := fmt.Sprintf("frei0r.fx%03d", i)
+		c.byID[id] = &loader.Pipeline{ID: id}
+	}
+	_, err := c.Pipeline("invrt")
+	want := `unknown pipeline "invrt"; did you mean invert?; known pipelines: a.b, color-generator, frame-blend, invert and 130 frei0r.* pipelines (see 'scope pipelines frei0r')`
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}

@@ -1,6 +1,7 @@
 package loader
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"time"
@@ -111,8 +112,9 @@ type Instance struct {
 	lastText []string
 
 	calls    uint64
-	flight   flight // the plugin function in progress, for watchdogs and crash lines
-	prepared bool
+	flight   flight  // the plugin function in progress, for watchdogs and crash lines
+	stage    staging // aligned copies of frames that miss the ABI 1.1 guarantees
+	prepared bool    // the last prepare succeeded: call() may follow
 	changed  bool
 	closed   bool
 }
@@ -322,6 +324,7 @@ func (in *Instance) PrepareOn(inputs []frame.Format, memory uint32) (Requirement
 		in.prep.InputFormats = uintptr(unsafe.Pointer(&in.fmtPtrs[0]))
 	}
 	in.req = abi.Requirements{StructSize: uint32(unsafe.Sizeof(in.req))}
+	in.prepared = false
 	unlock := in.p.lock()
 	in.enter(opPrepare, in.calls)
 	st, _, _ := puregoCall(in.p.desc.Prepare, in.ptr, uintptr(unsafe.Pointer(&in.prep)), uintptr(unsafe.Pointer(&in.req)), in.eb.Ptr())
@@ -460,9 +463,28 @@ func setDeviceFrame(dst *abi.Frame, f *DeviceFrame) {
 	}
 }
 
+// ErrNotPrepared is returned (wrapped) by Call when no successful Prepare came before it:
+// the ABI promises plugins that call() only follows a prepare() that succeeded.
+var ErrNotPrepared = errors.New("call before a successful prepare")
+
 // Call runs one tick. On an error status the returned *PluginError carries the plugin's
-// message; the instance stays usable for the next tick.
+// message; the instance stays usable for the next tick. It refuses (ErrNotPrepared) unless
+// the last Prepare succeeded. Host frames that miss the ABI 1.1 guarantees (data and pitch
+// multiples of abi.FrameAlignment, an output that overlaps no input) reach the plugin as
+// aligned copies, and the output's pixels are copied back; frames made by NewAlignedFrame
+// never need it.
 func (in *Instance) Call(a *CallArgs) error {
+	if !in.prepared && !in.closed {
+		return fmt.Errorf("%s: %w (the host prepares every tick before it calls)", in.p.ID, ErrNotPrepared)
+	}
+	return in.doCall(a)
+}
+
+// CallUnprepared is Call without the prepare-first rule, for `scope plugin validate` only: it
+// breaks the ABI's promise on purpose to check that a plugin refuses a call that comes first.
+func (in *Instance) CallUnprepared(a *CallArgs) error { return in.doCall(a) }
+
+func (in *Instance) doCall(a *CallArgs) error {
 	if in.closed {
 		return fmt.Errorf("%s: call on a closed instance", in.p.ID)
 	}
@@ -492,7 +514,7 @@ func (in *Instance) Call(a *CallArgs) error {
 		fs := in.frames[i][:n]
 		ptrs := in.framePtr[i][:n]
 		for j, f := range list {
-			setFrame(&fs[j], f)
+			setFrame(&fs[j], in.stage.input(i, j, f))
 			ptrs[j] = uintptr(unsafe.Pointer(&fs[j]))
 		}
 		for j, f := range dlist {
@@ -518,8 +540,11 @@ func (in *Instance) Call(a *CallArgs) error {
 	if a.DeviceOutput != nil {
 		setDeviceFrame(&in.out, a.DeviceOutput)
 		c.Output = uintptr(unsafe.Pointer(&in.out))
-	} else if a.Output != nil {
-		setFrame(&in.out, a.Output)
+	}
+	var out *frame.Frame
+	if a.DeviceOutput == nil && a.Output != nil {
+		out = in.stage.outputFor(a.Output, a.Inputs)
+		setFrame(&in.out, out)
 		c.Output = uintptr(unsafe.Pointer(&in.out))
 	}
 	if len(a.Prompts) > 0 {
@@ -543,6 +568,9 @@ func (in *Instance) Call(a *CallArgs) error {
 	runtime.KeepAlive(in)
 	in.calls++
 	in.changed = false
+	if out != nil && out != a.Output {
+		copyPixels(a.Output, out)
+	}
 	if a.Audio != nil {
 		a.Audio.SampleRate = int(in.audio.SampleRate)
 		a.Audio.Channels = int(in.audio.Channels)

@@ -65,6 +65,9 @@ type Options struct {
 	// KeepLoaded, when true, makes Close skip dlclose for every library. Libraries that
 	// embed a Go runtime are never dlclosed, whatever this says.
 	KeepLoaded bool
+	// Pool runs the plugins' scope_host.parallel_for. Nil means DefaultPool(), one worker per
+	// CPU shared by the whole process.
+	Pool *Pool
 }
 
 // Errors returned (wrapped) by Open.
@@ -127,19 +130,23 @@ type hostBlock struct {
 	version []byte
 	lib     *Library
 	logger  *slog.Logger
+	pool    *Pool
 }
 
-// callbacks holds the two C-callable host functions. purego callbacks are a process-wide,
+// hostBlockOf turns the scope_host pointer a plugin passes back into its block.
+func hostBlockOf(host uintptr) *hostBlock { return (*hostBlock)(abi.Ptr(host)) }
+
+// callbacks holds the three C-callable host functions (log, get_extension, parallel_for). purego callbacks are a process-wide,
 // never-released resource (about 2000 per process), so they are made once, on first use,
 // and shared by every library; they find their library through the host pointer.
-var callbacks = sync.OnceValue(func() [2]uintptr {
+var callbacks = sync.OnceValue(func() [3]uintptr {
 	logFn := purego.NewCallback(func(host uintptr, level uintptr, msg uintptr) {
-		hb := (*hostBlock)(abi.Ptr(host))
+		hb := hostBlockOf(host)
 		text, _ := abi.GoString(msg)
 		hb.log(int32(level), text)
 	})
 	extFn := purego.NewCallback(func(host uintptr, id uintptr) uintptr { return 0 })
-	return [2]uintptr{logFn, extFn}
+	return [3]uintptr{logFn, extFn, purego.NewCallback(parallelFor)}
 })
 
 func (hb *hostBlock) log(level int32, text string) {
@@ -219,7 +226,11 @@ func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Libra
 	}
 
 	cb := callbacks()
-	hb := &hostBlock{name: abi.CString("scope"), version: abi.CString(Version), lib: lib, logger: opts.Logger}
+	pool := opts.Pool
+	if pool == nil {
+		pool = DefaultPool()
+	}
+	hb := &hostBlock{name: abi.CString("scope"), version: abi.CString(Version), lib: lib, logger: opts.Logger, pool: pool}
 	hb.host = abi.Host{
 		StructSize:   uint32(unsafe.Sizeof(abi.Host{})),
 		ABIMajor:     abi.VersionMajor,
@@ -228,6 +239,8 @@ func open(path string, opts Options, beforeDlopen func(copyPath string)) (*Libra
 		Version:      uintptr(unsafe.Pointer(&hb.version[0])),
 		Log:          cb[0],
 		GetExtension: cb[1],
+		ParallelFor:  cb[2],
+		WorkerCount:  uint32(pool.Workers()),
 	}
 	lib.host = hb
 

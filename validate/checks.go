@@ -82,7 +82,9 @@ func checkTable() []checkDef {
 		{id: "sizes", level: modeLevel, run: checkSizes,
 			doc: "prepare and call succeed at 1x1, 7x3, 1921x1081 and the mode's default size, and for gray, RGBA and f32 input"},
 		{id: "pitch", level: modeLevel, run: checkPitch, compares: true,
-			doc: "padded input and output row pitches give the same pixels as packed rows (skipped for SCOPE_PIPELINE_NONDETERMINISTIC)"},
+			doc: "padded input and output row pitches give the same pixels as the least aligned pitch (skipped for SCOPE_PIPELINE_NONDETERMINISTIC)"},
+		{id: "alignment", level: modeLevel, run: checkAlignment, compares: true,
+			doc: "rows aligned to exactly SCOPE_FRAME_ALIGNMENT (64) bytes give the same pixels as page-aligned rows (skipped for SCOPE_PIPELINE_NONDETERMINISTIC)"},
 		{id: "input-unmodified", level: modeLevel, run: checkInputUnmodified,
 			doc: "input frames are byte-for-byte unchanged after call (video mode)"},
 		{id: "write-outside-output", level: modeLevel, run: checkWriteOutside,
@@ -94,7 +96,7 @@ func checkTable() []checkDef {
 		{id: "param-fuzz", level: modeLevel, run: checkParamFuzz,
 			doc: "prepare and call succeed with every parameter at its bounds and at random values changed between frames, load-time ones included"},
 		{id: "wrong-order", level: modeLevel, run: checkWrongOrder,
-			doc: "call before prepare returns SCOPE_ERROR_BAD_STATE; destroy after create, after prepare, and of NULL do not crash"},
+			doc: "call before prepare (which the host never makes) neither crashes nor writes out of place, and is not an error other than SCOPE_ERROR_BAD_STATE (warning); destroy after create, after prepare, and of NULL do not crash"},
 		{id: "memory-growth", level: modeLevel, run: checkMemoryGrowth,
 			doc: "100 create/prepare/call/destroy cycles grow the resident memory by under 1 MiB (warning) / 8 MiB (failure)"},
 		{id: "parallel", level: modeLevel, run: checkParallel,
@@ -164,6 +166,9 @@ type plan struct {
 	Name      string         `json:"name"`
 	Version   string         `json:"version"`
 	Pipelines []planPipeline `json:"pipelines"`
+	// Notes are the info, warning and error lines the plugin logged while it registered
+	// (a bridge saying what it left out), for the report's notes.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // planPipeline is one pipeline of the plan.

@@ -82,5 +82,8 @@
 //
 // Every frame the checks hand a plugin sits between guard bytes, with the row padding of
 // padded pitches filled with the same pattern; inputs are compared byte for byte after each
-// call. Random parameter values come from Options.Seed, so a report can be reproduced.
+// call. Every frame keeps the ABI 1.1 guarantees exactly and no more: data an odd multiple of
+// SCOPE_FRAME_ALIGNMENT (64), pitches multiples of it (the least one, then padded by 64 and
+// 192 bytes); the alignment check compares that with page-aligned data, so a plugin that
+// assumes more alignment than promised fails there. Random parameter values come from Options.Seed, so a report can be reproduced.
 package validate

@@ -73,7 +73,11 @@ type shape struct {
 	w, h     int
 	channels int
 	elem     frame.Elem
-	pad      int // 0: packed rows; 1: rows padded by 13 samples; 2: rows rounded up to 64 bytes, plus 64
+	// pad: how rows are laid out, always within the ABI 1.1 guarantees (data and pitch
+	// multiples of SCOPE_FRAME_ALIGNMENT) and no further: 0: the least aligned pitch, data
+	// 64- but not 128-byte aligned; 1: that pitch plus 64; 2: plus 192; 3: the least aligned
+	// pitch with page-aligned data (the alignment check compares it with 0).
+	pad int
 }
 
 func rgb(w, h int) shape { return shape{w: w, h: h, channels: 3, elem: frame.U8} }
@@ -87,24 +91,30 @@ func (s shape) String() string {
 	}
 	switch s.pad {
 	case 1:
-		str += ", rows padded by 13 samples"
+		str += ", rows padded by 64 bytes"
 	case 2:
-		str += ", 64-byte aligned rows"
+		str += ", rows padded by 192 bytes"
+	case 3:
+		str += ", page-aligned rows"
 	}
 	return str
 }
 
-// pitchFor returns the row pitch of a frame of format f with padding p.
+// pitchFor returns the row pitch of a frame of format f with padding p (see shape.pad).
 func pitchFor(f frame.Format, p int) int {
-	row := f.RowBytes()
+	pitch := loader.AlignedPitch(f.RowBytes())
 	switch p {
 	case 1:
-		return row + 13*f.Elem.Size()
+		return pitch + 64
 	case 2:
-		return (row+63)/64*64 + 64
+		return pitch + 192
 	}
-	return row
+	return pitch
 }
+
+// exactAlign is the data alignment the harness gives frames: SCOPE_FRAME_ALIGNMENT and no
+// more (the address is an odd multiple of it), so a plugin that assumes more fails.
+const exactAlign = abi.FrameAlignment
 
 // guardByte is the pattern written around and between the rows of every buffer.
 func guardByte(i int) byte { return byte(0xA5 ^ i*29 ^ i>>7) }
@@ -115,11 +125,22 @@ type buffer struct {
 	lo, hi int // the data is mem[lo:hi]
 }
 
-func newBuffer(n, guard int) *buffer {
-	b := &buffer{mem: make([]byte, n+2*guard), lo: guard, hi: guard + n}
-	for i := 0; i < guard; i++ {
+// newBuffer returns n bytes of data with at least `guard` guard bytes on each side; the data
+// starts at an address that is `align` modulo 2*align (align a power of two; 0 = any).
+func newBuffer(n, guard, align int) *buffer {
+	mem := make([]byte, n+2*guard+2*align)
+	lo := guard
+	if align > 0 {
+		for (uintptr(unsafe.Pointer(&mem[lo])) % uintptr(2*align)) != uintptr(align) {
+			lo++
+		}
+	}
+	b := &buffer{mem: mem, lo: lo, hi: lo + n}
+	for i := 0; i < b.lo; i++ {
 		b.mem[i] = guardByte(i)
-		b.mem[b.hi+i] = guardByte(b.hi + i)
+	}
+	for i := b.hi; i < len(b.mem); i++ {
+		b.mem[i] = guardByte(i)
 	}
 	return b
 }
@@ -151,7 +172,11 @@ type testFrame struct {
 
 func newTestFrame(f frame.Format, pad int, name string) *testFrame {
 	pitch := pitchFor(f, pad)
-	b := newBuffer(pitch*f.Height, 4096+pitch)
+	align := exactAlign
+	if pad == 3 {
+		align = 4096 // page-aligned data
+	}
+	b := newBuffer(pitch*f.Height, 4096+pitch, align)
 	t := &testFrame{f: &frame.Frame{Format: f, Pitch: pitch, Data: b.data()}, buf: b, name: name}
 	row := f.RowBytes()
 	for y := 0; y < f.Height; y++ {
@@ -366,7 +391,7 @@ func (e *env) tick(in *loader.Instance, s shape, index, seed uint64, note string
 	}
 	var abuf *buffer
 	if e.p.ProducesAudio {
-		abuf = newBuffer(req.AudioMaxFrames*2*4, 4096)
+		abuf = newBuffer(req.AudioMaxFrames*2*4, 4096, 0)
 		var samples []float32
 		if d := abuf.data(); len(d) > 0 {
 			samples = unsafe.Slice((*float32)(unsafe.Pointer(&d[0])), len(d)/4)

@@ -50,7 +50,7 @@ func checkExports(path string, _ *planPipeline) outcome {
 	goRuntime := f.Section(".go.buildinfo") != nil
 	var extra []string
 	seen := map[string]bool{}
-	toolchain := 0
+	toolchain, sdk := 0, 0
 	for _, s := range syms {
 		bind, typ := elf.ST_BIND(s.Info), elf.ST_TYPE(s.Info)
 		if s.Section == elf.SHN_UNDEF || (bind != elf.STB_GLOBAL && bind != elf.STB_WEAK) ||
@@ -62,11 +62,15 @@ func checkExports(path string, _ *planPipeline) outcome {
 			toolchain++
 			continue
 		}
+		if goRuntime && strings.HasPrefix(s.Name, goSDKPrefix) {
+			sdk++ // the Go SDK's //export functions, which entry.c calls
+			continue
+		}
 		extra = append(extra, clip(s.Name, 48))
 	}
 	note := ""
-	if toolchain > 0 {
-		note = fmt.Sprintf(" (and %d symbols of the Go toolchain's cgo glue, which every Go c-shared library exports)", toolchain)
+	if toolchain > 0 || sdk > 0 {
+		note = fmt.Sprintf(" (and %d symbols of the Go toolchain's cgo glue and %d of the Go SDK's, which every Go c-shared library exports)", toolchain, sdk)
 	}
 	if len(extra) == 0 {
 		return pass("exports only %s%s", abi.EntrySymbol, note)
@@ -76,9 +80,16 @@ func checkExports(path string, _ *planPipeline) outcome {
 	if len(extra) > 5 {
 		list = strings.Join(extra[:5], ", ") + fmt.Sprintf(" and %d more", len(extra)-5)
 	}
-	return warn("%d symbol%s exported besides %s: %s (build with -fvisibility=hidden and SCOPE_EXPORT on the entry only, or a linker version script)%s",
-		len(extra), plural(len(extra)), abi.EntrySymbol, list, note)
+	advice := "build with -fvisibility=hidden and SCOPE_EXPORT on the entry only, or a linker version script"
+	if goRuntime {
+		advice = "in Go, every function with an //export comment is exported: remove the //export lines from your own functions (the SDK's are not counted)"
+	}
+	return warn("%d symbol%s exported besides %s: %s (%s)%s",
+		len(extra), plural(len(extra)), abi.EntrySymbol, list, advice, note)
 }
+
+// goSDKPrefix starts the names of the Go SDK's exported functions (sdk/go/scope/export.go).
+const goSDKPrefix = "scopeSDK"
 
 // goToolchainSymbol reports whether name is one the Go toolchain exports from every c-shared
 // library (cgo's glue), which its author cannot hide.
@@ -251,7 +262,8 @@ func checkUnknownExtension(e *env) outcome {
 // checks what the loader takes as it is, and returns the plan for the per-pipeline checks.
 func checkDescriptor(e *env) outcome {
 	e.tr.step("load with the scope loader")
-	lib, err := loader.Open(e.path, loader.Options{Logger: slog.New(traceHandler{e.tr})})
+	notes := &noteTracer{tracer: e.tr}
+	lib, err := loader.Open(e.path, loader.Options{Logger: slog.New(traceHandler{notes})})
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -267,7 +279,7 @@ func checkDescriptor(e *env) outcome {
 			return fail("scope_plugin.%s is not valid UTF-8: %q", f.field, f.value)
 		}
 	}
-	pl := &plan{Name: lib.Name, Version: lib.Version}
+	pl := &plan{Name: lib.Name, Version: lib.Version, Notes: notes.lines}
 	params := 0
 	for _, p := range lib.Pipelines() {
 		seen := map[string]bool{}
@@ -306,4 +318,20 @@ func ms(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+}
+
+// noteTracer passes a tracer's lines on and keeps the plugin's info, warning and error log
+// lines ("INFO frei0r: skipped ...") as "plugin log: ..." notes.
+type noteTracer struct {
+	tracer
+	lines []string
+}
+
+func (t *noteTracer) log(line string) {
+	t.tracer.log(line)
+	for _, level := range []string{"INFO ", "WARN ", "ERROR "} {
+		if msg, ok := strings.CutPrefix(line, level); ok {
+			t.lines = append(t.lines, "plugin log: "+msg)
+		}
+	}
 }

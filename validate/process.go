@@ -153,19 +153,12 @@ func checkPitch(e *env) outcome {
 	}
 	checked := 0
 	for _, s := range shapes {
-		a, err := e.once(s, e.u.Seed)
-		if err != nil {
-			return cudaSkip()
+		a, stop := e.reference(s, "pitches")
+		if stop != nil {
+			return *stop
 		}
-		if a.err != nil {
+		if a == nil {
 			continue // the sizes check reports it
-		}
-		b, err := e.once(s, e.u.Seed)
-		if err != nil {
-			return cudaSkip()
-		}
-		if b.err != nil || diffFrames(a.out, b.out) != "" {
-			return skip("%s: two identical runs give different output, so pitches cannot be compared (see deterministic)", s)
 		}
 		for _, p := range []int{1, 2} {
 			c, err := e.once(s.padded(p), e.u.Seed)
@@ -176,7 +169,7 @@ func checkPitch(e *env) outcome {
 				return fail("%s: %s failed, but not with packed rows: %s", c.what, c.op, msg(c.err))
 			}
 			if d := diffFrames(a.out, c.out); d != "" {
-				return fail("%s: the output differs from the one with packed rows: %s (step rows by the frame's pitch)", c.what, d)
+				return fail("%s: the output differs from the one at the least aligned pitch: %s (step rows by the frame's pitch)", c.what, d)
 			}
 		}
 		checked++
@@ -184,7 +177,76 @@ func checkPitch(e *env) outcome {
 	if checked == 0 {
 		return skip("no size could run (see sizes)")
 	}
-	return pass("padded and 64-byte aligned rows give the pixels packed rows give (%s)", names(shapes))
+	return pass("rows padded by 64 and 192 bytes give the pixels the least aligned pitch gives (%s)", names(shapes))
+}
+
+// reference runs shape s twice on fresh instances for a comparing check: the result, or nil
+// when the run failed (the sizes check reports it), or an outcome that ends the check (CUDA
+// needed; two identical runs differ, so `what` cannot be compared).
+func (e *env) reference(s shape, what string) (*tickResult, *outcome) {
+	a, err := e.once(s, e.u.Seed)
+	if err != nil {
+		o := cudaSkip()
+		return nil, &o
+	}
+	if a.err != nil {
+		return nil, nil
+	}
+	b, err := e.once(s, e.u.Seed)
+	if err != nil {
+		o := cudaSkip()
+		return nil, &o
+	}
+	if b.err != nil || diffFrames(a.out, b.out) != "" {
+		o := skip("%s: two identical runs give different output, so %s cannot be compared (see deterministic)", s, what)
+		return nil, &o
+	}
+	return a, nil
+}
+
+// checkAlignment runs the pipeline on frames aligned exactly as the ABI promises (data an odd
+// multiple of SCOPE_FRAME_ALIGNMENT, the least aligned pitch) and on page-aligned ones: the
+// output must be the same, so a plugin that assumes more alignment than promised fails here
+// rather than on a host whose allocator happens to give less.
+func checkAlignment(e *env) outcome {
+	if err := e.open(); err != nil {
+		return fail("%v", err)
+	}
+	if !e.p.ProducesVideo {
+		return na()
+	}
+	if e.p.Nondeterministic {
+		return skip(declaredNondeterministic)
+	}
+	shapes := []shape{rgb(7, 3), rgb(1921, 1081)}
+	if !e.video() {
+		shapes = []shape{{}}
+	}
+	checked := 0
+	for _, s := range shapes {
+		a, stop := e.reference(s, "alignments")
+		if stop != nil {
+			return *stop
+		}
+		if a == nil {
+			continue // the sizes check reports it
+		}
+		c, err := e.once(s.padded(3), e.u.Seed)
+		if err != nil {
+			return cudaSkip()
+		}
+		if c.err != nil {
+			return fail("%s: %s failed, but not with rows aligned to exactly %d bytes: %s", c.what, c.op, exactAlign, msg(c.err))
+		}
+		if d := diffFrames(a.out, c.out); d != "" {
+			return fail("%s: the output differs from the one with rows aligned to exactly %d bytes: %s (assume no more than SCOPE_FRAME_ALIGNMENT)", c.what, exactAlign, d)
+		}
+		checked++
+	}
+	if checked == 0 {
+		return skip("no size could run (see sizes)")
+	}
+	return pass("rows aligned to exactly %d bytes give the pixels page-aligned rows give (%s)", exactAlign, names(shapes))
 }
 
 // coverage runs every coverage shape on a fresh instance and hands each result to look;
@@ -484,8 +546,11 @@ func refusal(err error) bool {
 }
 
 // callUnprepared calls a fresh instance before any prepare with frames of the mode's
-// defaults, as a confused host would.
-func (e *env) callUnprepared(in *loader.Instance) error {
+// defaults, as a confused host would (this host never does: ABI 1.1 promises call() only
+// after a successful prepare()). It returns the call's error and the writes it made outside
+// the output's pixels or into its inputs.
+func (e *env) callUnprepared(in *loader.Instance) (error, []string) {
+	var frames []*testFrame
 	mi, _ := e.p.ModeInfo(e.mode)
 	outFmt := frame.Format{Width: 7, Height: 3, Channels: 3, Elem: frame.U8}
 	args := &loader.CallArgs{TimestampUS: 0}
@@ -493,22 +558,41 @@ func (e *env) callUnprepared(in *loader.Instance) error {
 		for range e.p.InputPorts {
 			list := make([]*frame.Frame, max(mi.InputSize, 1))
 			for k := range list {
-				list[k] = newTestFrame(outFmt, 0, "input").f
-				fillFrame(list[k], uint64(k))
+				t := newTestFrame(outFmt, 0, "input")
+				fillFrame(t.f, uint64(k))
+				list[k] = t.f
+				frames = append(frames, t)
 			}
 			args.Inputs = append(args.Inputs, list)
 		}
 	} else {
 		outFmt.Width, outFmt.Height = mi.Width, mi.Height
 	}
+	var out *testFrame
 	if e.p.ProducesVideo {
-		args.Output = newTestFrame(outFmt, 0, "the output").f
+		out = newTestFrame(outFmt, 0, "the output")
+		args.Output = out.f
 	}
 	if e.p.ProducesAudio {
 		args.Audio = &loader.Audio{Samples: make([]float32, 2*4800)}
 	}
+	var before [][]byte
+	for _, t := range frames {
+		before = append(before, append([]byte(nil), t.f.Data...))
+	}
 	e.tr.step("call before any prepare (%v)", outFmt)
-	return in.Call(args)
+	err := in.CallUnprepared(args)
+	var damage []string
+	for i, t := range frames {
+		damage = append(damage, t.outsideDamage(false)...)
+		if d := changed(before[i], t.f); d != "" {
+			damage = append(damage, t.name+" was modified: "+d)
+		}
+	}
+	if out != nil {
+		damage = append(damage, out.outsideDamage(true)...)
+	}
+	return err, damage
 }
 
 func checkWrongOrder(e *env) outcome {
@@ -532,12 +616,16 @@ func checkWrongOrder(e *env) outcome {
 	if in, err = e.create(nil, ""); err != nil {
 		return fail("create failed after a destroy: %s", msg(err))
 	}
-	err = e.callUnprepared(in)
+	first := "call before prepare returns SCOPE_ERROR_BAD_STATE"
+	err, damage := e.callUnprepared(in)
 	e.destroy(in)
+	if len(damage) > 0 {
+		return fail("call before any prepare: %s", strings.Join(damage, "; "))
+	}
 	var pe *loader.PluginError
 	switch {
 	case err == nil:
-		return fail("call before any prepare returned SCOPE_OK; it must return SCOPE_ERROR_BAD_STATE")
+		first = "call before prepare succeeds safely"
 	case errors.As(err, &pe) && pe.Status != abi.ErrorBadState:
 		advice = append(advice, fmt.Sprintf("call before any prepare returned %v, not SCOPE_ERROR_BAD_STATE", pe.Status))
 	}
@@ -582,7 +670,7 @@ func checkWrongOrder(e *env) outcome {
 	if len(advice) > 0 {
 		return warn("%s", strings.Join(advice, "; "))
 	}
-	return pass("call before prepare returns SCOPE_ERROR_BAD_STATE; destroy right after create, after prepare, and of NULL work; %s", second)
+	return pass("%s; destroy right after create, after prepare, and of NULL work; %s", first, second)
 }
 
 // destroyNull calls the pipeline's destroy with NULL, which the ABI says is ignored.

@@ -186,6 +186,7 @@ func Run(ctx context.Context, path string, opts Options) (*Report, error) {
 		return rep, nil
 	}
 	rep.Name, rep.Version = pl.Name, pl.Version
+	rep.Notes = append(rep.Notes, pl.Notes...)
 	for _, p := range pl.Pipelines {
 		rep.Pipelines = append(rep.Pipelines, p.ID)
 	}

@@ -118,25 +118,31 @@ func TestBrokenPlugins(t *testing.T) {
 		{define: "MODIFY_INPUT", fails: map[string]string{"input-unmodified": "input frame 0 of port video was modified: 1 byte changed, the first at pixel (0,0)"}},
 		{define: "NAN_OUTPUT", fails: map[string]string{"float-output": "the output has 1 NaN/Inf sample, the first at pixel (0,0) channel 0"}},
 		{define: "NONDETERMINISTIC", fails: map[string]string{"deterministic": "two fresh instances given the same inputs and parameters differ"},
-			skips: []string{"pitch", "parallel"}},
+			skips: []string{"pitch", "alignment", "parallel"}},
 		// The same randomness, declared: nothing fails, the comparing checks are skipped and
 		// parallel only runs the instances at once.
 		{define: "DECLARED_NONDETERMINISTIC", skipsWhy: map[string]string{
-			"deterministic": "declared SCOPE_PIPELINE_NONDETERMINISTIC", "pitch": "declared SCOPE_PIPELINE_NONDETERMINISTIC"}},
+			"deterministic": "declared SCOPE_PIPELINE_NONDETERMINISTIC", "pitch": "declared SCOPE_PIPELINE_NONDETERMINISTIC",
+			"alignment": "declared SCOPE_PIPELINE_NONDETERMINISTIC"}},
 		{define: "LEAK", fails: map[string]string{"memory-growth": "about 1.0 MiB per instance"}},
 		{define: "SHARED_SCRATCH", fails: map[string]string{"parallel": "running at once differs from the same instance run alone"}},
-		{define: "IGNORE_PITCH", fails: map[string]string{"pitch": "rows padded by 13 samples: the output differs from the one with packed rows"}},
+		{define: "IGNORE_PITCH", fails: map[string]string{"pitch": "rows padded by 64 bytes: the output differs from the one at the least aligned pitch"}},
+		{define: "ASSUME_ALIGN_128", fails: map[string]string{
+			"alignment": "page-aligned rows: the output differs from the one with rows aligned to exactly 64 bytes",
+			"pitch":     "the output differs from the one at the least aligned pitch"}},
 		{define: "REFUSE_ODD", fails: map[string]string{"sizes": "1x1 rgb u8: call failed: SCOPE_ERROR_INVALID_ARGUMENT: probe: frames under 2x2"}},
 		{define: "BAD_DESCRIPTOR", fails: map[string]string{"descriptor": `params[0] "strength".min_value: min 10 > max 0`},
-			skips: []string{"enum-keys", "ranges", "defaults", "sizes", "pitch", "input-unmodified", "write-outside-output", "float-output", "deterministic", "param-fuzz", "wrong-order", "memory-growth", "parallel"}},
+			skips: []string{"enum-keys", "ranges", "defaults", "sizes", "pitch", "alignment", "input-unmodified", "write-outside-output", "float-output", "deterministic", "param-fuzz", "wrong-order", "memory-growth", "parallel"}},
 		{define: "BAD_ENUM_KEY", fails: map[string]string{"enum-keys": `option key " hard" has leading or trailing white space`}},
 		{define: "MUTATE_DEFAULT", fails: map[string]string{"defaults": `params[0] "strength".default_number changed from 5 to 7`}},
 		{define: "REGISTER_ONCE", fails: map[string]string{"register-twice": "a second register_pipelines without unregister_pipelines failed (SCOPE_ERROR): probe: already registered"}},
-		{define: "ABI_MAJOR_2", fails: map[string]string{"abi-version": "built for plugin ABI 2.0; this scope supports 1.x"},
-			skips: []string{"register", "register-twice", "unknown-extension", "descriptor", "enum-keys", "ranges", "defaults", "sizes", "pitch", "input-unmodified", "write-outside-output", "float-output", "deterministic", "param-fuzz", "wrong-order", "memory-growth", "parallel"}},
+		{define: "ABI_MAJOR_2", fails: map[string]string{"abi-version": "built for plugin ABI 2.1; this scope supports 1.x"},
+			skips: []string{"register", "register-twice", "unknown-extension", "descriptor", "enum-keys", "ranges", "defaults", "sizes", "pitch", "alignment", "input-unmodified", "write-outside-output", "float-output", "deterministic", "param-fuzz", "wrong-order", "memory-growth", "parallel"}},
 		{define: "NULL_EXTENSION", fails: map[string]string{"unknown-extension": `get_extension("scope.validate.no-such-extension/1") returned`}},
 		{define: "EXTRA_EXPORT", warns: map[string]string{"exports": "1 symbol exported besides scope_plugin_entry: probe_helper"}},
 		{define: "SLOW_REGISTER", warns: map[string]string{"register": "register_pipelines took"}},
+		{define: "UNPREPARED_OK"},
+		{define: "UNPREPARED_WRITE", fails: map[string]string{"wrong-order": "call before any prepare: 3 guard bytes changed after the output's last row"}},
 		{define: "BAD_STATE_CODE", warns: map[string]string{"wrong-order": "call before any prepare returned SCOPE_ERROR, not SCOPE_ERROR_BAD_STATE"}},
 	}
 	for _, c := range cases {
@@ -289,7 +295,7 @@ func TestOnlyBlocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 1 || rep.Results[0].Status != validate.Skip || !strings.Contains(rep.Results[0].Reason, "abi-version failed: built for plugin ABI 2.0") {
+	if len(rep.Results) != 1 || rep.Results[0].Status != validate.Skip || !strings.Contains(rep.Results[0].Reason, "abi-version failed: built for plugin ABI 2.1") {
 		t.Fatalf("results %+v", rep.Results)
 	}
 }
@@ -506,5 +512,27 @@ func TestBudgetBoundsTime(t *testing.T) {
 	}
 	if elapsed > 15*time.Second {
 		t.Errorf("Run took %v with a 300ms budget", elapsed)
+	}
+}
+
+// TestV10PluginValidates proves ABI 1.1 keeps 1.0 binaries: invert built from the frozen 1.0
+// header (abi/testdata/v1.0) passes every check of the current validator.
+func TestV10PluginValidates(t *testing.T) {
+	dir := filepath.Join(plugintest.Root(t), "abi", "testdata", "v1.0")
+	lib := plugintest.BuildCAgainst(t, filepath.Join(t.TempDir(), "invert-1.0.so"), dir, []string{filepath.Join(dir, "invert.c")})
+	rep, err := validate.Run(context.Background(), lib, options(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, rep, validate.Fail, map[string]string{})
+	expect(t, rep, validate.Warn, map[string]string{})
+	found := false
+	for _, r := range rep.Results {
+		if r.Check == "abi-version" && r.Status == validate.Pass && strings.Contains(r.Reason, "ABI 1.0") {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the abi-version check does not report the plugin's ABI 1.0")
 	}
 }

@@ -1,7 +1,10 @@
 /*
- * scope/plugin.h -- the Scope Native plugin ABI, version 1.
+ * scope/plugin.h -- the Scope Native plugin ABI, version 1.1.
  *
- * One self-contained C99 header. A plugin is a shared object that exports exactly one symbol,
+ * The contract, in one C99 header. The convenience helpers (scope_error_set, the parameter
+ * readers, the initializer macros, SCOPE_DEFINE_PLUGIN, scope_parallel_for...) live in
+ * scope/plugin_helpers.h, which this header includes at its end; define
+ * SCOPE_PLUGIN_NO_HELPERS before including it to get the contract alone. A plugin is a shared object that exports exactly one symbol,
  * `scope_plugin_entry`, a function returning a pointer to a constant `scope_plugin`. Everything
  * else reaches the host through that struct: the plugin *registers* its pipelines, the host
  * *creates* instances of them with load-time parameters, *prepares* an instance every tick
@@ -16,14 +19,32 @@
  *   plugin->pipeline_count() / plugin->get_pipeline(i)  -> const scope_pipeline_desc *
  *   desc->create(host, args, &instance, err)
  *   loop: desc->prepare(instance, args, &requirements, err)
- *         desc->call(instance, call, err)
+ *         desc->call(instance, call, err)     (only after that prepare succeeded)
  *   desc->destroy(instance)
  *   plugin->unregister_pipelines()
+ *
+ * THE TICK
+ *   - The host calls call() only after a prepare() of the same instance that returned success,
+ *     with inputs and an output as that prepare's requirements asked. A failed prepare skips
+ *     the tick: no call() follows it. So a plugin needs no "prepared" flag; it must only stay
+ *     safe if a broken host calls first (no crash, nothing written outside the output:
+ *     state that create() initialises does it; `scope plugin validate` checks it).
+ *   - prepare() may run without a call() after it: while an input window fills (input_size > 1
+ *     and fewer frames have arrived), when the host drops a frame, and when a run stops. Do
+ *     the tick's work in call(), never in prepare().
+ *   - When prepare() asks for another input_size than before (or the input format changes),
+ *     the host starts that port's window afresh: the frames already held are dropped, prepare()
+ *     is called again (without call()) for each new frame until input_size have arrived, and
+ *     the next call() sees only frames that arrived after the change.
  *
  * COMPATIBILITY RULES
  *   - The major version changes only when the ABI breaks; a host refuses a plugin of another
  *     major. The minor version grows when fields are appended; both sides accept the other's
- *     newer minor.
+ *     newer minor. A plugin built against 1.0 runs unchanged on a 1.1 host; a 1.1 plugin on a
+ *     1.0 host sees a smaller scope_host.struct_size and must not use the fields past it
+ *     (scope_parallel_for in plugin_helpers.h falls back to running inline).
+ *   - 1.1 appended scope_host.parallel_for and scope_host.worker_count (the host thread pool)
+ *     and stated the frame guarantees (SCOPE_FRAME_ALIGNMENT, no overlap) and the tick order.
  *   - Every struct that can grow starts with `uint32_t struct_size`, set to sizeof() of the struct
  *     as the writer knew it. The reader uses min(struct_size, its own sizeof) bytes and treats
  *     the missing tail as zero. Structs grow only by appending fields at the end.
@@ -64,7 +85,9 @@
  *
  * ERRORS
  *   Fallible functions return a scope_status and may write a one-line, human-readable message
- *   into the host's `scope_error` buffer (scope_error_set does it safely). The host shows it,
+ *   into the host's `scope_error` buffer (scope_error_set does it safely). The buffer holds at
+ *   least SCOPE_ERROR_MIN_CAPACITY (1024) bytes, NUL included; scope_error.capacity says
+ *   exactly; longer messages are truncated. The host shows it,
  *   prefixed with the plugin and pipeline name. Only negative statuses are errors; zero and
  *   positive ones are success (see scope_status). An error from call() drops that frame; the
  *   host goes on with the next one. C++ exceptions, Rust panics and Go panics must never cross this
@@ -79,9 +102,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -94,7 +114,14 @@ extern "C" {
 /** ABI major version: a host refuses plugins of another major. */
 #define SCOPE_ABI_VERSION_MAJOR 1
 /** ABI minor version: grows when fields are appended; both sides accept a newer minor. */
-#define SCOPE_ABI_VERSION_MINOR 0
+#define SCOPE_ABI_VERSION_MINOR 1
+
+/** The least capacity of every scope_error buffer the host passes, NUL included. */
+#define SCOPE_ERROR_MIN_CAPACITY 1024
+
+/** Alignment, in bytes, of every host-memory frame's data pointer and row pitch (since 1.1;
+ *  a 1.0 host promised none). See scope_frame. */
+#define SCOPE_FRAME_ALIGNMENT 64
 
 /** Name of the one symbol a plugin exports (see scope_plugin_entry_fn). */
 #define SCOPE_PLUGIN_ENTRY_SYMBOL "scope_plugin_entry"
@@ -144,7 +171,7 @@ enum {
  */
 typedef struct scope_error {
     uint32_t struct_size; /**< sizeof(scope_error) as the host knew it */
-    uint32_t capacity;    /**< bytes available at message, NUL included */
+    uint32_t capacity;    /**< bytes available at message, NUL included; >= SCOPE_ERROR_MIN_CAPACITY */
     char *message;        /**< host-owned buffer; starts as "" */
 } scope_error;
 
@@ -173,11 +200,39 @@ typedef struct scope_host {
     void (*log)(const struct scope_host *host, int32_t level, const char *message);
 
     /**
-     * Returns the host extension with this id ("scope.cuda/1"...), or NULL if the host lacks
-     * it. The returned pointer is owned by the host and valid as long as the host struct.
+     * Returns the host extension with this id ("vendor.name/1"), or NULL if the host lacks it.
+     * The returned pointer is owned by the host and valid as long as the host struct. This
+     * host defines no extensions yet: it returns NULL for every id.
      * [thread-safe]
      */
     const void *(*get_extension)(const struct scope_host *host, const char *id);
+
+    /* ---- ABI 1.1: present when struct_size >= offsetof(scope_host, reserved) + 4 ---- */
+
+    /**
+     * The host thread pool. Runs fn(ctx, begin, end) over disjoint ranges that together cover
+     * [0, count) exactly once, each at least `grain` items long (except the last; 0 = 1), on
+     * the host's workers and on the calling thread, and returns when every range has finished.
+     * Ranges run concurrently and in no set order: fn must only write what its range owns
+     * (e.g. the rows begin..end-1 of the output). The host sizes one pool to the machine and
+     * shares it across every instance and library, so plugins never start threads of their
+     * own for data parallelism and many nodes never oversubscribe the cores.
+     *
+     * fn runs on threads that are not the caller's: no thread-local state, no throwing or
+     * longjmp out of fn, no calls into the host other than log and parallel_for. A
+     * parallel_for called from inside fn (a nested call) runs on the calling thread, inline,
+     * and never deadlocks; so does every call when the pool is busy or has one worker. Any
+     * thread may call it, concurrently; use it from call() (or prepare()) and never after
+     * unregister_pipelines. NULL when struct_size is too small (a 1.0 host): use
+     * scope_parallel_for, which falls back to fn(ctx, 0, count).
+     * [thread-safe]
+     */
+    void (*parallel_for)(const struct scope_host *host, uint32_t count, uint32_t grain,
+                         void (*fn)(void *ctx, uint32_t begin, uint32_t end), void *ctx);
+    /** Threads parallel_for may use at once, the caller's included; >= 1. A plugin may split
+     *  its work into a multiple of it; 1 means parallel_for runs everything inline. */
+    uint32_t worker_count;
+    uint32_t reserved;    /**< 0 */
 } scope_host;
 
 /* ---------------------------------------------------------------------------------------------
@@ -218,6 +273,18 @@ typedef struct scope_frame_format {
  * One image. Owned by the host; `data` is valid during the call that receives it only.
  * Pixel (x, y) channel c is at (element_type*)((uint8_t *)data + y * pitch) + x * channels + c.
  * Rows may be padded: always step rows by `pitch`, never by width * channels.
+ *
+ * Guarantees for host-memory frames (since ABI 1.1; they let a plain per-row loop vectorise):
+ *   - `data` and `pitch` are multiples of SCOPE_FRAME_ALIGNMENT (64), so every row starts on a
+ *     64-byte boundary. Nothing more: a plugin must not assume page alignment, or a pitch of
+ *     exactly width * channels * size.
+ *   - The output frame of a call never overlaps any of its input frames, and input frames
+ *     are never written while the call runs, so `const uint8_t *restrict src` and
+ *     `uint8_t *restrict dst` are correct for every pair of rows the call receives.
+ *   - The bytes of a row past width * channels * size (the padding) are the host's: read them
+ *     if that makes a loop simpler, never write them.
+ * `scope plugin validate` runs every pipeline on frames that keep exactly these guarantees
+ * and no more (data 64- but not 128-aligned, the least aligned pitch) and checks the output.
  */
 typedef struct scope_frame {
     uint32_t struct_size;  /**< sizeof(scope_frame) */
@@ -345,6 +412,8 @@ typedef struct scope_value {
 /**
  * The values of every parameter of a pipeline, in the order of scope_pipeline_desc.params:
  * values[i] belongs to params[i], so a plugin may index directly instead of looking up keys.
+ * Every parameter is present on every call, validated against its descriptor, with the
+ * descriptor's default when the user set none: the default is written once, in the schema.
  * Load-time parameters are included (read-only) everywhere.
  */
 typedef struct scope_params {
@@ -471,14 +540,18 @@ typedef scope_status (*scope_create_fn)(const scope_host *host, const scope_crea
 typedef void (*scope_destroy_fn)(void *instance);
 
 /** Tells the host what the next call() needs. Called before every call() (cheap: no
- *  allocation in steady state). May return an error for parameter combinations or input
- *  formats the pipeline cannot handle; the host then skips the tick.
+ *  allocation in steady state), and also without a call() after it (see THE TICK at the top).
+ *  May return an error for parameter combinations or input formats the pipeline cannot
+ *  handle; the host then skips the tick and does not call call().
  *  [instance] */
 typedef scope_status (*scope_prepare_fn)(void *instance, const scope_prepare_args *args,
                                          scope_requirements *out, scope_error *err);
 
-/** Processes one tick: reads inputs and params, writes call->output (and audio). Must return
- *  SCOPE_ERROR_BAD_STATE rather than crash if called before any successful prepare().
+/** Processes one tick: reads inputs and params, writes call->output (and audio). The host
+ *  calls it only after a successful prepare() of this instance, with what that prepare asked
+ *  for. Called first anyway (by a broken host), it must not crash or write outside the output
+ *  (SCOPE_ERROR_BAD_STATE is the answer for a plugin that cannot run yet; the validator checks
+ *  it). May split its rows across the host's workers with scope_parallel_for.
  *  [instance] */
 typedef scope_status (*scope_call_fn)(void *instance, const scope_call *call, scope_error *err);
 
@@ -565,256 +638,12 @@ typedef const scope_plugin *(*scope_plugin_entry_fn)(void);
  *  [thread-safe] */
 SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void);
 
-/* ---------------------------------------------------------------------------------------------
- * Helpers (static inline; no ABI of their own)
- * ------------------------------------------------------------------------------------------- */
-
-/** Writes a printf-style message into err (truncated to fit). Safe with err == NULL.
- *  Returns `status` so it can end a function: `return scope_error_set(err, SCOPE_ERROR, ...)`. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static inline scope_status scope_error_set(scope_error *err, scope_status status, const char *fmt, ...)
-{
-    if (err && err->message && err->capacity > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, err->capacity, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
-/** Logs through the host if it can log. printf-style, one line. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static inline void scope_log(const scope_host *host, int32_t level, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    if (!host || !host->log) return;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    host->log(host, level, line);
-}
-
-/** The value with this key, or NULL. */
-static inline const scope_value *scope_params_find(const scope_params *params, const char *key)
-{
-    uint32_t i;
-    if (!params || !params->values || !key) return NULL;
-    for (i = 0; i < params->count; i++) {
-        if (params->values[i].key && strcmp(params->values[i].key, key) == 0) return &params->values[i];
-    }
-    return NULL;
-}
-
-/** A FLOAT (or INT) parameter's value, or `fallback` when absent. */
-static inline double scope_params_float(const scope_params *params, const char *key, double fallback)
-{
-    const scope_value *v = scope_params_find(params, key);
-    if (!v) return fallback;
-    if (v->type == SCOPE_PARAM_FLOAT) return v->as.f;
-    if (v->type == SCOPE_PARAM_INT) return (double)v->as.i;
-    return fallback;
-}
-
-/** An INT (or BOOL) parameter's value, or `fallback` when absent. */
-static inline int64_t scope_params_int(const scope_params *params, const char *key, int64_t fallback)
-{
-    const scope_value *v = scope_params_find(params, key);
-    if (!v) return fallback;
-    if (v->type == SCOPE_PARAM_INT) return v->as.i;
-    if (v->type == SCOPE_PARAM_BOOL) return v->as.b;
-    return fallback;
-}
-
-/** A BOOL parameter's value (0 or 1), or `fallback` when absent. */
-static inline int scope_params_bool(const scope_params *params, const char *key, int fallback)
-{
-    const scope_value *v = scope_params_find(params, key);
-    return (v && v->type == SCOPE_PARAM_BOOL) ? (v->as.b != 0) : fallback;
-}
-
-/** A STRING or ENUM parameter's value, or `fallback` when absent. */
-static inline const char *scope_params_string(const scope_params *params, const char *key, const char *fallback)
-{
-    const scope_value *v = scope_params_find(params, key);
-    return (v && (v->type == SCOPE_PARAM_STRING || v->type == SCOPE_PARAM_ENUM) && v->as.s) ? v->as.s : fallback;
-}
-
-/** Copies a COLOR parameter's RGBA into rgba[4]; returns 0 (and leaves rgba) when absent. */
-static inline int scope_params_color(const scope_params *params, const char *key, float rgba[4])
-{
-    const scope_value *v = scope_params_find(params, key);
-    if (!v || v->type != SCOPE_PARAM_COLOR) return 0;
-    memcpy(rgba, v->as.color, sizeof v->as.color);
-    return 1;
-}
-
-/** Address of row y of a host frame. */
-static inline uint8_t *scope_frame_row(const scope_frame *frame, uint32_t y)
-{
-    return (uint8_t *)frame->data + (size_t)y * (size_t)frame->pitch;
-}
-
-/** Bytes per element of an element type (0 if unknown). */
-static inline size_t scope_element_size(uint32_t element_type)
-{
-    return element_type == SCOPE_ELEMENT_U8 ? 1u : element_type == SCOPE_ELEMENT_F32 ? 4u : 0u;
-}
-
-/** Checks, in prepare(), that an input format has 1, 3 or 4 channels of `element_type`;
- *  otherwise writes "<who>: <what> ..." into err and returns an error. */
-static inline scope_status scope_format_check(const scope_frame_format *format, uint32_t element_type,
-                                              const char *who, const char *what, scope_error *err)
-{
-    if (!format)
-        return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "%s: no %s format", who, what);
-    if (format->channels != 1 && format->channels != 3 && format->channels != 4)
-        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must have 1, 3 or 4 channels, got %u",
-                               who, what, (unsigned)format->channels);
-    if (element_type && format->element_type != element_type)
-        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be %s, got element type %u",
-                               who, what, element_type == SCOPE_ELEMENT_U8 ? "u8" : "f32",
-                               (unsigned)format->element_type);
-    return SCOPE_OK;
-}
-
-/** Checks that `frame` is a host frame of `element_type` with 1, 3 or 4 channels and data;
- *  otherwise writes "<who>: <what> ..." into err and returns an error. `what` names the frame
- *  in the message ("input", "output"). */
-static inline scope_status scope_frame_check(const scope_frame *frame, uint32_t element_type,
-                                             const char *who, const char *what, scope_error *err)
-{
-    if (!frame || !frame->data)
-        return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "%s: %s frame is missing", who, what);
-    if (frame->memory != SCOPE_MEMORY_HOST)
-        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be in host memory", who, what);
-    if (frame->element_type != element_type)
-        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must be %s, got element type %u",
-                               who, what, element_type == SCOPE_ELEMENT_U8 ? "u8" : "f32",
-                               (unsigned)frame->element_type);
-    if (frame->channels != 1 && frame->channels != 3 && frame->channels != 4)
-        return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "%s: %s must have 1, 3 or 4 channels, got %u",
-                               who, what, (unsigned)frame->channels);
-    return SCOPE_OK;
-}
-
-/** Fills a u8 host frame with one colour: RGB(A) frames get rgba's first 3 (4) values, gray
- *  frames the Rec.601 luma of rgb. Honours the pitch; writes nothing outside width x height. */
-static inline void scope_frame_fill_u8(scope_frame *frame, const uint8_t rgba[4])
-{
-    uint32_t x, y, c = frame->channels;
-    uint8_t px[4];
-    uint8_t *row0;
-    size_t row_bytes = (size_t)frame->width * c;
-    if (frame->width == 0 || frame->height == 0) return;
-    row0 = scope_frame_row(frame, 0);
-    if (c == 1) px[0] = (uint8_t)((299u * rgba[0] + 587u * rgba[1] + 114u * rgba[2] + 500u) / 1000u);
-    else memcpy(px, rgba, 4);
-    for (x = 0; x < frame->width; x++) memcpy(row0 + (size_t)x * c, px, c);
-    for (y = 1; y < frame->height; y++) memcpy(scope_frame_row(frame, y), row0, row_bytes);
-}
-
-/*
- * Initializer macros for static descriptor tables (C only: C++ warns about the fields they leave
- * out; C++ plugins use include/scope/plugin.hpp). Each yields a braced initializer; fields not
- * named are zero.
- *
- *   static const scope_param_desc params[] = {
- *       SCOPE_FLOAT_PARAM("intensity", "Intensity", "How strongly to invert", 1.0, 0.0, 1.0),
- *   };
- */
-#ifndef __cplusplus
-
-/** A FLOAT parameter shown as a slider in the configuration panel. */
-#define SCOPE_FLOAT_PARAM(key_, label_, description_, default_, min_, max_)                     \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_FLOAT, .key = (key_),         \
-      .label = (label_), .description = (description_), .min_value = (min_),                     \
-      .max_value = (max_), .default_number = (default_) }
-
-/** An INT parameter. */
-#define SCOPE_INT_PARAM(key_, label_, description_, default_, min_, max_)                       \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_INT, .key = (key_),           \
-      .label = (label_), .description = (description_), .min_value = (min_),                     \
-      .max_value = (max_), .step = 1, .default_number = (default_) }
-
-/** A load-time INT parameter (passed to create(), disabled while streaming). */
-#define SCOPE_INT_LOAD_PARAM(key_, label_, description_, default_, min_, max_)                  \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_INT, .key = (key_),           \
-      .label = (label_), .description = (description_), .flags = SCOPE_PARAM_LOAD_TIME,          \
-      .min_value = (min_), .max_value = (max_), .step = 1, .default_number = (default_) }
-
-/** A BOOL parameter. */
-#define SCOPE_BOOL_PARAM(key_, label_, description_, default_)                                  \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_BOOL, .key = (key_),          \
-      .label = (label_), .description = (description_), .max_value = 1,                          \
-      .default_number = (default_) }
-
-/** A STRING parameter. */
-#define SCOPE_STRING_PARAM(key_, label_, description_, default_)                                \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_STRING, .key = (key_),        \
-      .label = (label_), .description = (description_), .default_string = (default_) }
-
-/** An ENUM parameter over a static scope_enum_option array. */
-#define SCOPE_ENUM_PARAM(key_, label_, description_, default_key_, options_, count_)            \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_ENUM, .key = (key_),          \
-      .label = (label_), .description = (description_), .default_string = (default_key_),        \
-      .options = (options_), .option_count = (count_) }
-
-/** An enum option. */
-#define SCOPE_ENUM_OPTION(key_, label_)                                                          \
-    { .struct_size = sizeof(scope_enum_option), .key = (key_), .label = (label_) }
-
-/** A COLOR parameter with a default RGBA (each 0..1). */
-#define SCOPE_COLOR_PARAM(key_, label_, description_, r_, g_, b_, a_)                            \
-    { .struct_size = sizeof(scope_param_desc), .type = SCOPE_PARAM_COLOR, .key = (key_),         \
-      .label = (label_), .description = (description_), .default_color = { (r_), (g_), (b_), (a_) } }
-
-/** A mode entry. */
-#define SCOPE_MODE(mode_, is_default_, width_, height_, input_size_)                              \
-    { .struct_size = sizeof(scope_mode_desc), .mode = (mode_), .is_default = (is_default_),      \
-      .width = (width_), .height = (height_), .input_size = (input_size_) }
-
-#endif /* !__cplusplus */
-
-/** Number of elements of a static array. */
-#define SCOPE_COUNTOF(array_) ((uint32_t)(sizeof(array_) / sizeof((array_)[0])))
-
-/**
- * Defines the plugin table and the exported entry for a library whose pipelines are a static
- * array of scope_pipeline_desc, with a register step that refuses a host of another ABI major.
- * Use it once, at file scope, after the array (C and C++):
- *
- *     SCOPE_DEFINE_PLUGIN("my-plugin", "1.0.0", "What it does", my_pipelines)
- */
-#define SCOPE_DEFINE_PLUGIN(name_, version_, description_, pipelines_)                           \
-    static scope_status scope_plugin_register_(const scope_host *host, const char *plugin_path,   \
-                                               scope_error *err)                                  \
-    {                                                                                            \
-        (void)plugin_path;                                                                       \
-        if (host && host->abi_major != SCOPE_ABI_VERSION_MAJOR)                                  \
-            return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED,                                  \
-                                   "%s needs plugin ABI %d.x; the host has %u.x", (name_),        \
-                                   SCOPE_ABI_VERSION_MAJOR, (unsigned)host->abi_major);           \
-        return SCOPE_OK;                                                                         \
-    }                                                                                            \
-    static uint32_t scope_plugin_count_(void) { return SCOPE_COUNTOF(pipelines_); }              \
-    static const scope_pipeline_desc *scope_plugin_get_(uint32_t index)                          \
-    {                                                                                            \
-        return index < SCOPE_COUNTOF(pipelines_) ? &(pipelines_)[index] : NULL;                  \
-    }                                                                                            \
-    static const scope_plugin scope_plugin_table_ = {                                            \
-        sizeof(scope_plugin), SCOPE_ABI_VERSION_MAJOR, SCOPE_ABI_VERSION_MINOR, (name_),         \
-        (version_), (description_), scope_plugin_register_, NULL, scope_plugin_count_,            \
-        scope_plugin_get_, NULL};                                                                \
-    SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void) { return &scope_plugin_table_; }
-
 #ifdef __cplusplus
 } /* extern "C" */
+#endif
+
+#ifndef SCOPE_PLUGIN_NO_HELPERS
+#include "plugin_helpers.h"
 #endif
 
 #endif /* SCOPE_PLUGIN_H */

@@ -64,6 +64,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <exception>
 #include <memory>
 #include <new>
@@ -293,7 +294,7 @@ public:
         va_end(ap);
         h_->log(h_, level, line);
     }
-    /** The host extension with this id ("scope.cuda/1"), or nullptr. [thread-safe] */
+    /** The host extension with this id ("vendor.name/1"), or nullptr. [thread-safe] */
     const void *extension(const char *id) const noexcept
     {
         if (!has(offsetof(scope_host, get_extension) + sizeof h_->get_extension) || !h_->get_extension) return nullptr;
@@ -301,6 +302,40 @@ public:
     }
     /** The C struct, or nullptr. */
     const scope_host *raw() const noexcept { return h_; }
+
+    /** Threads the host's pool runs at once, the caller's included (1 without a pool, as on a
+     *  1.0 host). [thread-safe] */
+    uint32_t workers() const noexcept { return scope_worker_count(h_); }
+
+    /**
+     * Runs f(begin, end) over disjoint ranges covering [0, count), each at least `grain` items
+     * (0 = 1), on the host's thread pool (scope_host.parallel_for has the contract: ranges run
+     * concurrently on other threads; a nested call runs inline), or as f(0, count) here without
+     * a pool. Returns when every range has finished. An exception thrown by f never crosses
+     * the C boundary: the first one is caught and rethrown here, after every range has ended
+     * (the other ranges still run). [thread-safe]
+     *
+     *     host.parallel_for(out.height(), 8, [&](uint32_t y0, uint32_t y1) { ... rows ... });
+     */
+    template <class F>
+    void parallel_for(uint32_t count, uint32_t grain, F &&f) const
+    {
+        struct Job {
+            F *f;
+            std::atomic<bool> failed{false};
+            std::exception_ptr error;
+        } job;
+        job.f = &f;
+        scope_parallel_for(h_, count, grain, [](void *ctx, uint32_t begin, uint32_t end) {
+            Job *j = static_cast<Job *>(ctx);
+            try {
+                (*j->f)(begin, end);
+            } catch (...) {
+                if (!j->failed.exchange(true)) j->error = std::current_exception();
+            }
+        }, &job);
+        if (job.error) std::rethrow_exception(job.error);
+    }
 
 private:
     bool has(size_t end) const noexcept { return h_ && h_->struct_size >= end; }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/urfave/cli/v3"
 
@@ -39,14 +41,23 @@ func (a *app) doctor(w io.Writer, cmd *cli.Command) {
 	// The same search path openCatalog uses, folder by folder.
 	paths := catalog.SearchPath(cmd.StringSlice("plugin"), a.io.Env(catalog.EnvPath))
 	installed, _, _ := installedLibraries(a.dataDir())
-	if exe, err := os.Executable(); err == nil {
-		paths = append(paths, catalog.SearchPath(nil, "", filepath.Join(filepath.Dir(exe), "..", "build", "plugins"))...)
-	}
-	fmt.Fprintf(w, "plugins:  search path (--plugin, %s, build/plugins beside the binary):\n", catalog.EnvPath)
+	paths = append(paths, bundledPluginDirs()...)
+	fmt.Fprintf(w, "plugins:  search path (--plugin, %s, the examples beside the binary):\n", catalog.EnvPath)
 	if len(paths) == 0 {
 		fmt.Fprintln(w, "            (empty)")
 	}
+	seen := map[string]bool{} // a folder named twice (../x and x, or through a link) is searched once
 	for _, p := range paths {
+		key, err := filepath.Abs(p)
+		if err == nil {
+			if real, err := filepath.EvalSymlinks(key); err == nil {
+				key = real
+			}
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		files, _ := catalog.Files([]string{p})
 		if _, err := os.Stat(p); err != nil {
 			fmt.Fprintf(w, "            %s (missing)\n", p)
@@ -55,13 +66,17 @@ func (a *app) doctor(w io.Writer, cmd *cli.Command) {
 		fmt.Fprintf(w, "            %s (%d plugin files)\n", p, len(files))
 	}
 	fmt.Fprintf(w, "          installed plugins: %d (in %s)\n", len(installed), a.dataDir())
-	cat := a.openCatalog(cmd)
+	notes := &noteHandler{}
+	cat := a.openCatalogWith(cmd, slog.New(notes), nil)
 	fmt.Fprintf(w, "          %d pipelines load", len(cat.Pipelines()))
 	if n := len(cat.Failed); n > 0 {
 		fmt.Fprintf(w, ", %d plugin files fail (scope pipelines says why)", n)
 	}
 	fmt.Fprintln(w)
 	cat.Close()
+	for _, n := range notes.lines {
+		fmt.Fprintf(w, "          note: %s\n", n)
+	}
 
 	for _, tool := range []struct{ name, why string }{
 		{"ffmpeg", "video file input and output"},
@@ -83,3 +98,34 @@ func (a *app) doctor(w io.Writer, cmd *cli.Command) {
 	fmt.Fprintf(w, "          driver CUDA %s, compute capability %d.%d, %.1f GiB memory, %d copy engines\n",
 		info.Driver(), info.ComputeMajor, info.ComputeMinor, float64(info.TotalMemory)/(1<<30), info.CopyEngines)
 }
+
+// noteHandler is a slog.Handler keeping the plugins' info, warning and error lines as
+// "message (plugin file)", for reports that list them.
+type noteHandler struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+// Enabled keeps info and above (debug lines are for --verbose).
+func (h *noteHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelInfo }
+
+// Handle keeps one line.
+func (h *noteHandler) Handle(_ context.Context, r slog.Record) error {
+	line := r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "plugin" {
+			line += " (" + a.Value.String() + ")"
+		}
+		return true
+	})
+	h.mu.Lock()
+	h.lines = append(h.lines, line)
+	h.mu.Unlock()
+	return nil
+}
+
+// WithAttrs and WithGroup are not used by the loader; the handler ignores them.
+func (h *noteHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+// WithGroup: see WithAttrs.
+func (h *noteHandler) WithGroup(string) slog.Handler { return h }

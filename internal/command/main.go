@@ -117,14 +117,25 @@ func (a *app) root() *cli.Command {
 	}
 }
 
-// logger returns the logger for plugin log lines: warnings and errors by default, everything
-// with --verbose.
+// logger returns the logger for plugin log lines: warnings and errors by default, only errors
+// with --quiet, everything with --verbose. Lines carry no timestamp (they go to a terminal).
 func (a *app) logger(cmd *cli.Command) *slog.Logger {
 	level := slog.LevelWarn
-	if cmd.Bool("verbose") {
+	switch {
+	case cmd.Bool("verbose"):
 		level = slog.LevelDebug
+	case cmd.Bool("quiet"):
+		level = slog.LevelError
 	}
-	return slog.New(slog.NewTextHandler(a.io.Err, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(a.io.Err, &slog.HandlerOptions{Level: level, ReplaceAttr: dropTime}))
+}
+
+// dropTime is a slog ReplaceAttr that removes the record's time.
+func dropTime(groups []string, attr slog.Attr) slog.Attr {
+	if len(groups) == 0 && attr.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return attr
 }
 
 // dataDir is where installed plugins live: $SCOPE_HOME, else $XDG_DATA_HOME/scope, else
@@ -145,16 +156,31 @@ func (a *app) dataDir() string {
 
 // openCatalog loads every plugin on the search path: --plugin, SCOPE_PLUGIN_PATH, the
 // installed plugins (as plugins.json in the data folder lists them; a broken one is reported
-// with its name and never hides the others), and build/plugins beside a bin/scope built from
-// the repository.
+// with its name and never hides the others), and the bundled examples (bundledPluginDirs).
 func (a *app) openCatalog(cmd *cli.Command) *catalog.Catalog {
+	return a.openCatalogWith(cmd, a.logger(cmd), nil)
+}
+
+// bundledPluginDirs are the example plugins that come with the scope binary, where they
+// exist: build/plugins beside a bin/scope built in the repository, share/scope/plugins in the
+// prefix a `make install PREFIX=...` wrote.
+func bundledPluginDirs() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	prefix := filepath.Clean(filepath.Join(filepath.Dir(exe), ".."))
+	return catalog.SearchPath(nil, "", filepath.Join(prefix, "build", "plugins"), filepath.Join(prefix, "share", "scope", "plugins"))
+}
+
+// openCatalogWith is openCatalog with the plugins' log lines going to logger and the
+// libraries' thread pool (nil: the loader's default).
+func (a *app) openCatalogWith(cmd *cli.Command, logger *slog.Logger, pool *loader.Pool) *catalog.Catalog {
 	paths := catalog.SearchPath(cmd.StringSlice("plugin"), a.io.Env(catalog.EnvPath))
 	installed, byPath, stateFailed := installedLibraries(a.dataDir())
 	paths = append(paths, installed...)
-	if exe, err := os.Executable(); err == nil {
-		paths = append(paths, catalog.SearchPath(nil, "", filepath.Join(filepath.Dir(exe), "..", "build", "plugins"))...)
-	}
-	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	paths = append(paths, bundledPluginDirs()...)
+	cat := catalog.Open(paths, loader.Options{Logger: logger, Pool: pool})
 	cat.Failed = append(stateFailed, cat.Failed...)
 	explainInstalled(cat, byPath)
 	return cat

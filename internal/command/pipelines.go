@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"text/tabwriter"
 
@@ -18,25 +19,46 @@ import (
 
 func (a *app) pipelinesCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "pipelines",
-		Usage: "list every pipeline found, its plugin file, modes and parameters",
+		Name:      "pipelines",
+		Usage:     "list every pipeline found, its plugin file, modes and parameters",
+		ArgsUsage: "[PATTERN]",
 		Description: "Plugins are found through --plugin, " + catalog.EnvPath + " (colon-separated files or folders)\n" +
-			"and the installed-plugin folder. Plugin files that fail to load are listed with the reason.\n\n" +
-			"  $ scope pipelines\n  $ scope pipelines --json | jq '.pipelines[].id'",
+			"and the installed-plugin folder. Plugin files that fail to load are listed with the reason.\n" +
+			"PATTERN keeps the pipelines whose id contains it (or matches it, with * ? [ ]); --only keeps\n" +
+			"those of the --plugin files.\n\n" +
+			"  $ scope pipelines\n  $ scope pipelines frei0r\n  $ scope pipelines --plugin build/plugins/invert.so --only\n" +
+			"  $ scope pipelines --json | jq '.pipelines[].id'",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON instead of text"},
+			&cli.BoolFlag{Name: "only", Usage: "list only the pipelines of the --plugin files and folders"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			if cmd.NArg() > 0 {
-				return usagef("pipelines takes no arguments (got %q)", cmd.Args().First())
+			if cmd.NArg() > 1 {
+				return usagef("pipelines takes at most one argument, a PATTERN (got %q)", strings.Join(cmd.Args().Slice(), " "))
 			}
-			cat := a.openCatalog(cmd)
+			pattern := cmd.Args().First()
+			if _, err := path.Match(pattern, ""); err != nil {
+				return usagef("pattern %q: %v", pattern, err)
+			}
+			var cat *catalog.Catalog
+			if cmd.Bool("only") {
+				if len(cmd.StringSlice("plugin")) == 0 {
+					return usagef("--only lists the pipelines of --plugin files: add --plugin FILE")
+				}
+				cat = catalog.Open(catalog.SearchPath(cmd.StringSlice("plugin"), ""), loader.Options{Logger: a.logger(cmd)})
+			} else {
+				cat = a.openCatalog(cmd)
+			}
 			defer cat.Close()
-			cuda := a.cudaStatus(cat.Pipelines())
+			ps := filterPipelines(cat.Pipelines(), pattern)
+			cuda := a.cudaStatus(ps)
 			if cmd.Bool("json") {
-				return writePipelinesJSON(a.io.Out, cat, cuda)
+				return writePipelinesJSON(a.io.Out, ps, cat.Failed, cuda)
 			}
-			writePipelinesText(a.io.Out, cat, cuda)
+			if len(ps) == 0 && len(cat.Pipelines()) > 0 {
+				return usagef("no pipeline matches %q ('scope pipelines' lists all %d)", pattern, len(cat.Pipelines()))
+			}
+			writePipelinesText(a.io.Out, ps, cuda)
 			for _, f := range cat.Failed {
 				fmt.Fprintf(a.io.Err, "warning: %v\n", f.Err)
 			}
@@ -142,7 +164,25 @@ func pipelineJSON(p *loader.Pipeline, cudaUnavailable string) PipelineJSON {
 	return j
 }
 
-func writePipelinesJSON(w io.Writer, cat *catalog.Catalog, cudaUnavailable string) error {
+// filterPipelines keeps the pipelines whose id contains pattern, or matches it as a glob when
+// it has * ? or [ (case-insensitive); an empty pattern keeps all.
+func filterPipelines(ps []*loader.Pipeline, pattern string) []*loader.Pipeline {
+	if pattern == "" {
+		return ps
+	}
+	pat := strings.ToLower(pattern)
+	glob := strings.ContainsAny(pat, "*?[")
+	var out []*loader.Pipeline
+	for _, p := range ps {
+		id := strings.ToLower(p.ID)
+		if ok, _ := path.Match(pat, id); ok || (!glob && strings.Contains(id, pat)) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func writePipelinesJSON(w io.Writer, ps []*loader.Pipeline, failures []catalog.Failure, cudaUnavailable string) error {
 	type failed struct {
 		Plugin string `json:"plugin"`
 		Error  string `json:"error"`
@@ -151,10 +191,10 @@ func writePipelinesJSON(w io.Writer, cat *catalog.Catalog, cudaUnavailable strin
 		Pipelines []PipelineJSON `json:"pipelines"`
 		Failed    []failed       `json:"failed"`
 	}{Pipelines: []PipelineJSON{}, Failed: []failed{}}
-	for _, p := range cat.Pipelines() {
+	for _, p := range ps {
 		out.Pipelines = append(out.Pipelines, pipelineJSON(p, cudaUnavailable))
 	}
-	for _, f := range cat.Failed {
+	for _, f := range failures {
 		out.Failed = append(out.Failed, failed{Plugin: f.Path, Error: f.Err.Error()})
 	}
 	enc := json.NewEncoder(w)
@@ -162,8 +202,7 @@ func writePipelinesJSON(w io.Writer, cat *catalog.Catalog, cudaUnavailable strin
 	return enc.Encode(out)
 }
 
-func writePipelinesText(w io.Writer, cat *catalog.Catalog, cudaUnavailable string) {
-	ps := cat.Pipelines()
+func writePipelinesText(w io.Writer, ps []*loader.Pipeline, cudaUnavailable string) {
 	if len(ps) == 0 {
 		fmt.Fprintf(w, "No pipelines found. Build the examples (make examples) and add build/plugins to %s,\nor pass --plugin PATH.\n", catalog.EnvPath)
 		return

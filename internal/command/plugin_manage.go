@@ -118,7 +118,7 @@ func (a *app) pluginManager(cmd *cli.Command, p *progress) (*manager.Manager, er
 	o := manager.Options{
 		Store:    store.New(dir),
 		SDK:      func() (build.SDK, error) { return build.FindSDK(a.io.Env) },
-		Validate: validateForInstall,
+		Validate: validateForInstall(cmd.Bool("verbose")),
 		Index:    a.indexLocation(),
 		Cwd:      cwd,
 	}
@@ -578,18 +578,30 @@ func explainInstalled(cat *catalog.Catalog, byPath map[string]store.Plugin) {
 	}
 }
 
-// validateForInstall runs every `scope plugin validate` check on a built library (each in a
-// child process, so a crashing plugin cannot take the CLI down) and refuses it when any check
-// fails, with the whole report as the reason.
-func validateForInstall(ctx context.Context, path string) (*manager.Validated, error) {
-	rep, err := validate.Run(ctx, path, validate.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if rep.Failed() {
+// validateForInstall returns the manager's validation step: every `scope plugin validate`
+// check on a built library (each in a child process, so a crashing plugin cannot take the CLI
+// down), refusing it when any check fails. The reason is the failed checks and the summary;
+// with verbose, the whole report.
+func validateForInstall(verbose bool) func(ctx context.Context, path string) (*manager.Validated, error) {
+	return func(ctx context.Context, path string) (*manager.Validated, error) {
+		rep, err := validate.Run(ctx, path, validate.Options{})
+		if err != nil {
+			return nil, err
+		}
+		if !rep.Failed() {
+			return &manager.Validated{Pipelines: rep.Pipelines, Version: rep.Version}, nil
+		}
 		var b strings.Builder
-		rep.WriteText(&b)
-		return nil, fmt.Errorf("the plugin failed validation; nothing was changed:\n%s", strings.TrimRight(b.String(), "\n"))
+		failed := fmt.Sprintf("%d check%s failed", rep.Count(validate.Fail), map[bool]string{true: "s"}[rep.Count(validate.Fail) != 1])
+		if verbose {
+			rep.WriteText(&b)
+			return nil, fmt.Errorf("%s:\n%s", failed, strings.TrimRight(b.String(), "\n"))
+		}
+		for _, r := range rep.Results {
+			if r.Status == validate.Fail {
+				fmt.Fprintf(&b, "  ✗ %s: %s: %s\n", r.Subject, r.Check, strings.Join(strings.Fields(r.Reason), " "))
+			}
+		}
+		return nil, fmt.Errorf("%s:\n%s%s (--verbose shows every check)", failed, b.String(), rep.Summary())
 	}
-	return &manager.Validated{Pipelines: rep.Pipelines, Version: rep.Version}, nil
 }

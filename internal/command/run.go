@@ -2,7 +2,9 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,10 +41,10 @@ func (a *app) runCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "input", Aliases: []string{"i"}, Usage: "source of frames for a video-mode chain (default testsrc)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "null", Usage: "where the frames go"},
-			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, Usage: "stop after N output frames (default: until the source ends; 1 for a text-mode chain writing one image)"},
+			&cli.IntFlag{Name: "frames", Aliases: []string{"n"}, HideDefault: true, Usage: "stop after N output frames; without it a run ends with the source, and a run writing one image (.png, .jpg) takes one frame, in either mode (not with --preview)"},
 			&cli.StringSliceFlag{Name: "param", Aliases: []string{"p"}, Usage: "runtime parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
 			&cli.StringSliceFlag{Name: "load-param", Usage: "load-time parameter `key=value` (repeatable; several separated by commas, \\, for a comma before NAME= in a value)"},
-			&cli.FloatFlag{Name: "fps", Usage: "pace the chain to this rate (default: as fast as it runs)"},
+			&cli.FloatFlag{Name: "fps", HideDefault: true, Usage: "pace the chain to this rate (default: as fast as it runs)"},
 			&cli.StringSliceFlag{Name: "prompt", Usage: "prompt `TEXT` or TEXT::WEIGHT for pipelines that take prompts (one per flag, commas kept; repeatable)"},
 			&cli.StringFlag{Name: "mode", Usage: "mode of the first pipeline: text or video (default: its default mode)"},
 			&cli.StringFlag{Name: "size", Usage: "size `WxH` of generated test input (testsrc, solid) (default 640x360)"},
@@ -273,8 +275,12 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 			return usageError{err}
 		}
 		src, err := media.OpenSource(ctx, input, opts)
+		var missing *fs.PathError
+		if errors.As(err, &missing) && errors.Is(err, fs.ErrNotExist) {
+			return usagef("input %s: no such file or directory", missing.Path)
+		}
 		if err != nil {
-			return usageError{fmt.Errorf("open input: %w", err)}
+			return usageError{err} // media's errors start with "open source SPEC"
 		}
 		s.source = src
 	} else if input != "" {
@@ -343,8 +349,10 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err := checkStopGrace(cmd); err != nil {
 		return err
 	}
-	// A text-mode chain writing one image makes one frame; otherwise it runs until stopped.
-	if frames == 0 && s.source == nil && isStill(output) && !cmd.Bool("preview") {
+	// A single image takes one frame and ends, whatever the mode and the source (writing
+	// it again for every frame of an endless test pattern would never end); any other
+	// headless run without --frames goes on until its source ends or it is stopped.
+	if frames == 0 && isStill(output) && !cmd.Bool("preview") {
 		frames = 1
 	}
 

@@ -1,10 +1,12 @@
 package command
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,12 +163,13 @@ func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc) error {
 	if !s.cmd.Bool("preview") {
 		return nil
 	}
-	exe, err := findPreview()
+	exe, err := s.a.previewExe()
 	if err != nil {
 		return err
 	}
 	s.preview = exec.Command(exe, "--session", s.host.Info().ID, "--owned", "--filter", s.cmd.String("filter"))
-	s.preview.Stdout, s.preview.Stderr = s.a.io.Err, s.a.io.Err
+	out := &xgbFilter{w: s.a.io.Err}
+	s.preview.Stdout, s.preview.Stderr = out, out
 	s.preview.Env = previewEnv(s.a.io.Env)
 	if err := s.preview.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", exe, err)
@@ -174,6 +177,7 @@ func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc) error {
 	s.previewDone = make(chan error, 1)
 	go func() {
 		err := s.preview.Wait()
+		out.flush()
 		s.previewDone <- err
 		if err == nil {
 			stop() // the user closed the window: the run ends
@@ -225,6 +229,52 @@ func previewEnv(env func(string) string) []string {
 		}
 	}
 	return out
+}
+
+// errNoDisplay is the error of a preview asked for where there is no X display to open a
+// window on (Ebitengine would panic in its init).
+var errNoDisplay = errors.New("no display: set DISPLAY (or run under Xvfb)")
+
+// previewExe returns the scope-preview executable after checking that it has a display.
+func (a *app) previewExe() (string, error) {
+	if a.io.Env("DISPLAY") == "" {
+		return "", errNoDisplay
+	}
+	return findPreview()
+}
+
+// xgbFilter passes the preview's output on without the lines the X11 library logs on every
+// connection ("XGB: conn.go:...: Could not get authority info: ... .Xauthority"), which say
+// nothing wrong where there is no X authority file (Xvfb).
+type xgbFilter struct {
+	w       io.Writer
+	partial []byte // the last line, until its newline comes
+}
+
+// Write writes the complete lines of p that are not XGB's and keeps a trailing partial line.
+func (f *xgbFilter) Write(p []byte) (int, error) {
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := f.partial[:i+1]
+		f.partial = f.partial[i+1:]
+		if !bytes.HasPrefix(line, []byte("XGB: ")) {
+			if _, err := f.w.Write(line); err != nil {
+				return len(p), err
+			}
+		}
+	}
+}
+
+// flush writes a last line that had no newline.
+func (f *xgbFilter) flush() {
+	if len(f.partial) > 0 && !bytes.HasPrefix(f.partial, []byte("XGB: ")) {
+		f.w.Write(f.partial)
+	}
+	f.partial = nil
 }
 
 // findPreview returns the scope-preview executable: beside this executable, else on PATH.
@@ -300,13 +350,16 @@ func (a *app) previewCommand() *cli.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			exe, err := findPreview()
+			exe, err := a.previewExe()
 			if err != nil {
 				return err
 			}
 			c := exec.CommandContext(ctx, exe, "--session", info.ID, "--filter", cmd.String("filter"))
-			c.Stdout, c.Stderr, c.Env = a.io.Out, a.io.Err, previewEnv(a.io.Env)
-			if err := c.Run(); err != nil {
+			c.Stdout, c.Stderr, c.Env = &xgbFilter{w: a.io.Out}, &xgbFilter{w: a.io.Err}, previewEnv(a.io.Env)
+			err = c.Run()
+			c.Stdout.(*xgbFilter).flush()
+			c.Stderr.(*xgbFilter).flush()
+			if err != nil {
 				return fmt.Errorf("%s: %w", previewBinary, err)
 			}
 			return nil

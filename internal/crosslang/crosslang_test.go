@@ -94,7 +94,7 @@ func open(t *testing.T, name string) *loader.Library {
 
 // TestInvertAgreesAcrossLanguages runs the same pixel checks against the C, C++, Rust and Go
 // invert examples: intensities 1, 0 and 0.5 on random frames of odd sizes, 1, 3 and 4
-// channels, padded rows. Every language must produce the formula's bytes, so they agree byte
+// channels, padded rows, small ones and ones split across the host's thread pool. Every language must produce the formula's bytes, so they agree byte
 // for byte with each other.
 func TestInvertAgreesAcrossLanguages(t *testing.T) {
 	opened := map[string]*loader.Library{}
@@ -103,6 +103,8 @@ func TestInvertAgreesAcrossLanguages(t *testing.T) {
 	}
 	shapes := []struct{ w, h, ch, pad int }{
 		{37, 23, 3, 0}, {1, 1, 3, 0}, {33, 17, 3, 5}, {5, 3, 4, 1}, {17, 9, 1, 3}, {64, 2, 4, 0},
+		// Big enough that every SDK splits the rows across the host's thread pool.
+		{641, 257, 3, 7}, {513, 130, 4, 0},
 	}
 	for _, intensity := range []string{"1", "0", "0.5"} {
 		i, _ := strconv.ParseFloat(intensity, 64)

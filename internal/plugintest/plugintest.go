@@ -26,12 +26,32 @@ func Root(t testing.TB) string {
 // with the compiler's output if compilation fails.
 func BuildC(t testing.TB, out string, sources []string, defines ...string) string {
 	t.Helper()
+	return BuildCAgainst(t, out, filepath.Join(Root(t), "include"), sources, defines...)
+}
+
+// BuildCAgainst is BuildC with the headers of includeDir (the folder holding scope/plugin.h)
+// instead of the repository's own: a frozen copy of an older ABI's header, for example.
+func BuildCAgainst(t testing.TB, out, includeDir string, sources []string, defines ...string) string {
+	t.Helper()
+	return buildC(t, out, includeDir, nil, sources, defines)
+}
+
+// BuildCFlags is BuildC with extra compiler flags after the defaults ("-O3" for a benchmark
+// built as the CMake package builds plugins).
+func BuildCFlags(t testing.TB, out string, flags, sources []string, defines ...string) string {
+	t.Helper()
+	return buildC(t, out, filepath.Join(Root(t), "include"), flags, sources, defines)
+}
+
+func buildC(t testing.TB, out, includeDir string, flags, sources, defines []string) string {
+	t.Helper()
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		t.Fatalf("plugintest: a C compiler is needed to build test plugins: %v (install gcc)", err)
 	}
 	args := []string{"-std=c99", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-pedantic", "-Werror", "-Wno-unused-function",
-		"-shared", "-fPIC", "-fvisibility=hidden", "-I", filepath.Join(Root(t), "include"), "-o", out}
+		"-shared", "-fPIC", "-fvisibility=hidden", "-I", includeDir, "-o", out}
+	args = append(args, flags...)
 	for _, d := range defines {
 		args = append(args, "-D"+d)
 	}

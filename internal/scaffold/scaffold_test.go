@@ -131,3 +131,43 @@ func TestValidation(t *testing.T) {
 		t.Errorf("Write into a non-empty folder: %v", err)
 	}
 }
+
+// TestTextIsNeutral: the text a project keeps after its author replaces the generated code
+// (the manifest's and the library's description, the README outside its "starting code"
+// section) is made from the name and says nothing about the starting effect.
+func TestTextIsNeutral(t *testing.T) {
+	root := plugintest.Root(t)
+	for _, lang := range scaffold.Langs {
+		files, err := scaffold.Render(scaffold.Options{Name: "posterize", Lang: lang, SDKRoot: root})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ Description string }
+		if _, err := toml.Decode(string(files["scope-plugin.toml"]), &m); err != nil {
+			t.Fatal(err)
+		}
+		want := "Posterize: a Scope Native plugin written in " + map[string]string{"c": "C", "cpp": "C++", "rust": "Rust", "go": "Go"}[lang]
+		if m.Description != want {
+			t.Errorf("%s: manifest description %q, want %q", lang, m.Description, want)
+		}
+		readme := string(files["README.md"])
+		intro, starting, ok := strings.Cut(readme, "## The starting code")
+		if !ok {
+			t.Fatalf("%s: README has no \"## The starting code\" section:\n%s", lang, readme)
+		}
+		starting, rest, _ := strings.Cut(starting, "\n## ")
+		for what, text := range map[string]string{"README intro": intro, "README after the starting code": rest} {
+			if strings.Contains(strings.ToLower(text), "bright") || strings.Contains(text, "white") {
+				t.Errorf("%s: %s describes the starting effect:\n%s", lang, what, text)
+			}
+		}
+		if !strings.Contains(starting, "replace it") {
+			t.Errorf("%s: the starting code section does not say to replace it:\n%s", lang, starting)
+		}
+		for name, b := range files {
+			if strings.Contains(string(b), "Posterize: brightens") || strings.Contains(string(b), "(brightens") {
+				t.Errorf("%s: %s describes the plugin as the starting effect", lang, name)
+			}
+		}
+	}
+}

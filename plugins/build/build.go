@@ -183,6 +183,7 @@ func NewPlan(req Request) (*Plan, error) {
 		EnvSDK+"="+req.SDK.Root,
 		"SCOPE_INCLUDE_DIR="+req.SDK.Include(),
 		"SCOPE_CMAKE_DIR="+req.SDK.CMakeDir(),
+		"MAKEFLAGS=--no-print-directory", // no "gmake[1]: Entering directory" lines in the log
 		"SCOPE_OUTPUT="+req.Out,
 		"SCOPE_BUILD_DIR="+req.Work,
 		"CPATH="+joinPath(req.SDK.Include(), os.Getenv("CPATH")),

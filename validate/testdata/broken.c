@@ -8,6 +8,9 @@
  *   BAD_STATE_CODE    call() before prepare() returns SCOPE_ERROR        -> wrong-order (warning)
  *   HANG_PREPARE      prepare() spins forever when strength is at its max -> param-fuzz
  *   WRITE_PAST        call() writes 3 bytes after the output's last row  -> write-outside-output
+ *   UNPREPARED_OK     no "prepared" check: a call before prepare() runs with a zero table and
+ *                     succeeds, which is safe (ABI 1.1 hosts never call first): nothing fails
+ *   UNPREPARED_WRITE  a call before prepare() writes 3 bytes after the output -> wrong-order
  *   MODIFY_INPUT      call() writes into its input frame                 -> input-unmodified
  *   NAN_OUTPUT        f32 output with a NaN sample                       -> float-output
  *   NONDETERMINISTIC  output depends on a global call counter            -> deterministic
@@ -16,6 +19,8 @@
  *   LEAK              every create() leaks 1 MiB (touched)               -> memory-growth
  *   SHARED_SCRATCH    instances share one scratch buffer                 -> parallel
  *   IGNORE_PITCH      steps input rows by width*channels                 -> pitch
+ *   ASSUME_ALIGN_128  rounds its input rows down to 128 bytes, as if the host aligned them
+ *                     to more than SCOPE_FRAME_ALIGNMENT                  -> alignment
  *   REFUSE_ODD        call() fails for sizes under 2x2                   -> sizes
  *   BAD_DESCRIPTOR    min_value > max_value (the loader refuses it)      -> descriptor
  *   BAD_ENUM_KEY      an enum option key with a leading space            -> enum-keys
@@ -199,6 +204,15 @@ static scope_status probe_call(void *inst, const scope_call *call, scope_error *
     (void)first;
 #elif defined(BAD_STATE_CODE)
     if (!s->prepared) return scope_error_set(err, SCOPE_ERROR, "probe: not prepared");
+#elif defined(UNPREPARED_OK) || defined(UNPREPARED_WRITE)
+    if (!s->prepared) { /* no table yet: a black frame */
+        static const uint8_t black[4] = {0, 0, 0, 0};
+        if (out) scope_frame_fill_u8(out, black);
+#if defined(UNPREPARED_WRITE)
+        if (out) memset((uint8_t *)out->data + (size_t)out->pitch * out->height, 0, 3);
+#endif
+        return SCOPE_OK;
+    }
 #else
     if (!s->prepared) return scope_error_set(err, SCOPE_ERROR_BAD_STATE, "probe: call() before prepare()");
 #endif
@@ -230,6 +244,8 @@ static scope_status probe_call(void *inst, const scope_call *call, scope_error *
     for (y = 0; y < in->height; y++) {
 #if defined(IGNORE_PITCH)
         const uint8_t *src = (const uint8_t *)in->data + (size_t)y * n;
+#elif defined(ASSUME_ALIGN_128)
+        const uint8_t *src = (const uint8_t *)((uintptr_t)scope_frame_row(in, y) & ~(uintptr_t)127);
 #else
         const uint8_t *src = scope_frame_row(in, y);
 #endif

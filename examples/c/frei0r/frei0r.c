@@ -1039,7 +1039,9 @@ static void bf_try_file(const char *path)
     if (quirk && quirk->kind == BF_BROKEN && !bf_keep_broken()) {
         /* Before dlopen: facedetect and facebl0r would load OpenCV for nothing. */
         g_bf.skipped++;
-        scope_log(g_bf.host, SCOPE_LOG_WARN,
+        /* Info, not a warning: nothing is wrong with this machine. scope -v, scope doctor
+         * and scope plugin validate show it; an ordinary run does not. */
+        scope_log(g_bf.host, SCOPE_LOG_INFO,
                   "frei0r: skipped frei0r plugin %s: %s (known bug in frei0r-plugins 1.8.0; "
                   "SCOPE_FREI0R_KEEP_BROKEN=1 registers it anyway): %s", key, quirk->why, path);
         return;

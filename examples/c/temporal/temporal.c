@@ -10,6 +10,10 @@
  *
  * All frames are u8 in host memory with any row pitch. Every pipeline keeps its state in its
  * instance (SCOPE_THREADING_INSTANCE); the only globals are the constant tables below.
+ * frame-blend and channel-mix are fast references: their row loops run over `restrict` rows
+ * (the ABI promises no overlap) and call() splits the rows across the host's thread pool with
+ * scope_parallel_for. Parameters are read by index, and create() leaves every instance ready
+ * for a call (no "prepared" flag: the host calls only after a successful prepare).
  */
 #include <scope/plugin.h>
 
@@ -71,46 +75,43 @@ static const scope_mode_desc frame_blend_modes[] = {
     SCOPE_MODE(SCOPE_MODE_VIDEO, 1, 0, 0, 4),
 };
 
+/* Indexes of frame_blend_params (parameters are read by index). */
+enum { FRAME_BLEND_FRAMES = 0, FRAME_BLEND_BLEND = 1 };
+
+/* Samples summed at once on the stack: each range of rows has its own sums, so ranges run
+ * in parallel with no shared buffer. */
+enum { FRAME_BLEND_CHUNK = 1024 };
+
+/* Rows per range of scope_parallel_for: about 64 KiB of every frame per range. */
+static uint32_t temporal_grain(size_t row_bytes)
+{
+    return (uint32_t)(64u * 1024u / (row_bytes ? row_bytes : 1u) + 1u);
+}
+
 /* One frame-blend instance. */
 typedef struct frame_blend {
-    int prepared;      /* 1 once prepare() has succeeded */
-    int blend;         /* BLEND_* from the last prepare() */
-    uint32_t *acc;     /* one row of sums for mean/decay */
-    size_t acc_len;    /* elements allocated at acc */
+    const scope_host *host; /* for its thread pool */
+    int blend;              /* BLEND_* from the last prepare() (BLEND_MEAN until then) */
 } frame_blend;
 
-/* Creates a frame-blend instance; the row buffer is sized by prepare(). */
+/* Creates a frame-blend instance, ready to blend by the mean. */
 static scope_status frame_blend_create(const scope_host *host, const scope_create_args *args, void **out_instance,
                                        scope_error *err)
 {
     frame_blend *self;
-    (void)host;
     (void)args;
     self = (frame_blend *)calloc(1, sizeof *self);
     if (!self) return scope_error_set(err, SCOPE_ERROR_OUT_OF_MEMORY, "frame-blend: out of memory");
+    self->host = host;
+    self->blend = BLEND_MEAN;
     *out_instance = self;
     return SCOPE_OK;
 }
 
-/* Frees a frame-blend instance and its row buffer. */
+/* Frees a frame-blend instance. */
 static void frame_blend_destroy(void *instance)
 {
-    frame_blend *self = (frame_blend *)instance;
-    if (!self) return;
-    free(self->acc);
-    free(self);
-}
-
-/* Makes the row buffer hold at least `len` sums (allocates only when it grows). */
-static scope_status frame_blend_reserve(frame_blend *self, size_t len, scope_error *err)
-{
-    uint32_t *acc;
-    if (len <= self->acc_len) return SCOPE_OK;
-    acc = (uint32_t *)realloc(self->acc, len * sizeof *acc);
-    if (!acc) return scope_error_set(err, SCOPE_ERROR_OUT_OF_MEMORY, "frame-blend: out of memory for %zu sums", len);
-    self->acc = acc;
-    self->acc_len = len;
-    return SCOPE_OK;
+    free(instance);
 }
 
 /* Reads frames and blend, asks for `frames` u8 host frames per call, output like the input. */
@@ -118,8 +119,8 @@ static scope_status frame_blend_prepare(void *instance, const scope_prepare_args
                                         scope_error *err)
 {
     frame_blend *self = (frame_blend *)instance;
-    int64_t frames = scope_params_int(args->params, "frames", 4);
-    const char *blend = scope_params_string(args->params, "blend", "mean");
+    int64_t frames = scope_param_int(args->params, FRAME_BLEND_FRAMES);
+    const char *blend = scope_param_string(args->params, FRAME_BLEND_BLEND);
     int index = temporal_enum_index(frame_blend_options, SCOPE_COUNTOF(frame_blend_options), blend);
     scope_status status;
 
@@ -133,11 +134,8 @@ static scope_status frame_blend_prepare(void *instance, const scope_prepare_args
     if (args->input_port_count >= 1 && args->input_formats) {
         const scope_frame_format *in = args->input_formats[0];
         if ((status = scope_format_check(in, 0, "frame-blend", "input", err)) != SCOPE_OK) return status;
-        status = frame_blend_reserve(self, (size_t)in->width * in->channels, err);
-        if (status != SCOPE_OK) return status;
     }
     self->blend = index;
-    self->prepared = 1;
 
     out->input_size = (uint32_t)frames;
     out->output_element_type = SCOPE_ELEMENT_U8;
@@ -149,34 +147,37 @@ static scope_status frame_blend_prepare(void *instance, const scope_prepare_args
 
 /* Writes the rounded weighted average of row y of the n frames into dst: frame k (0 = oldest)
  * weighs 1 for the mean and 2^k for decay (so the newest weighs 1, the one before 1/2...). */
-static void frame_blend_average_row(frame_blend *self, const scope_frame *const *frames, uint32_t n, uint32_t y,
-                                    uint8_t *dst, size_t len, int decay)
+static void frame_blend_average_row(const scope_frame *const *frames, uint32_t n, uint32_t y,
+                                    uint8_t *restrict dst, size_t len, int decay)
 {
-    uint32_t *acc = self->acc;
+    uint32_t acc[FRAME_BLEND_CHUNK];
     uint32_t total = decay ? (1u << n) - 1u : n;
     uint32_t half = total / 2u;
     uint32_t k;
-    size_t i;
+    size_t i0, i, m;
 
-    memset(acc, 0, len * sizeof *acc);
-    for (k = 0; k < n; k++) {
-        const uint8_t *src = scope_frame_row(frames[k], y);
-        uint32_t w = decay ? (1u << k) : 1u;
-        for (i = 0; i < len; i++) acc[i] += w * src[i];
+    for (i0 = 0; i0 < len; i0 += m) {
+        m = len - i0 < FRAME_BLEND_CHUNK ? len - i0 : FRAME_BLEND_CHUNK;
+        memset(acc, 0, m * sizeof *acc);
+        for (k = 0; k < n; k++) {
+            const uint8_t *restrict src = scope_frame_row(frames[k], y) + i0;
+            uint32_t w = decay ? (1u << k) : 1u;
+            for (i = 0; i < m; i++) acc[i] += w * src[i];
+        }
+        for (i = 0; i < m; i++) dst[i0 + i] = (uint8_t)((acc[i] + half) / total);
     }
-    for (i = 0; i < len; i++) dst[i] = (uint8_t)((acc[i] + half) / total);
 }
 
 /* Writes the per-sample maximum (lighten) or minimum (darken) of row y of the n frames. */
-static void frame_blend_extreme_row(const scope_frame *const *frames, uint32_t n, uint32_t y, uint8_t *dst, size_t len,
-                                    int lighten)
+static void frame_blend_extreme_row(const scope_frame *const *frames, uint32_t n, uint32_t y,
+                                    uint8_t *restrict dst, size_t len, int lighten)
 {
     uint32_t k;
     size_t i;
 
     memcpy(dst, scope_frame_row(frames[0], y), len);
     for (k = 1; k < n; k++) {
-        const uint8_t *src = scope_frame_row(frames[k], y);
+        const uint8_t *restrict src = scope_frame_row(frames[k], y);
         if (lighten) {
             for (i = 0; i < len; i++) dst[i] = src[i] > dst[i] ? src[i] : dst[i];
         } else {
@@ -185,54 +186,63 @@ static void frame_blend_extreme_row(const scope_frame *const *frames, uint32_t n
     }
 }
 
-/* Blends the input frames (oldest first) into the output, row by row. Every channel, alpha
- * included, is blended the same way. */
+/* One frame-blend call's work, shared by the ranges of scope_parallel_for. */
+typedef struct frame_blend_job {
+    const scope_frame *const *frames;
+    uint32_t n;
+    scope_frame *out;
+    int blend;
+} frame_blend_job;
+
+/* Blends rows [begin, end). */
+static void frame_blend_rows(void *ctx, uint32_t begin, uint32_t end)
+{
+    const frame_blend_job *job = (const frame_blend_job *)ctx;
+    size_t len = (size_t)job->out->width * job->out->channels;
+    uint32_t y;
+    for (y = begin; y < end; y++) {
+        uint8_t *dst = scope_frame_row(job->out, y);
+        switch (job->blend) {
+        case BLEND_MAX: frame_blend_extreme_row(job->frames, job->n, y, dst, len, 1); break;
+        case BLEND_MIN: frame_blend_extreme_row(job->frames, job->n, y, dst, len, 0); break;
+        case BLEND_DECAY: frame_blend_average_row(job->frames, job->n, y, dst, len, 1); break;
+        default: frame_blend_average_row(job->frames, job->n, y, dst, len, 0); break;
+        }
+    }
+}
+
+/* Blends the input frames (oldest first) into the output, the rows split across the host's
+ * workers. Every channel, alpha included, is blended the same way. */
 static scope_status frame_blend_call(void *instance, const scope_call *call, scope_error *err)
 {
-    frame_blend *self = (frame_blend *)instance;
-    scope_frame *out = call->output;
-    const scope_frame *const *frames; /* pointers to the frames, oldest first */
-    uint32_t n, k, y;
-    size_t len;
+    const frame_blend *self = (const frame_blend *)instance;
+    frame_blend_job job;
+    uint32_t k;
     scope_status status;
 
-    if (!self->prepared) {
-        return scope_error_set(err, SCOPE_ERROR_BAD_STATE, "frame-blend: call() before a successful prepare()");
-    }
+    job.out = call->output;
+    job.blend = self->blend;
     if (call->input_port_count < 1 || !call->inputs || call->inputs[0].count < 1 || !call->inputs[0].frames) {
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "frame-blend: no input frames");
     }
-    frames = call->inputs[0].frames;
-    n = call->inputs[0].count;
-    if (n > 16) {
+    job.frames = call->inputs[0].frames;
+    job.n = call->inputs[0].count;
+    if (job.n > 16) {
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "frame-blend: at most 16 input frames, got %u",
-                               (unsigned)n);
+                               (unsigned)job.n);
     }
-    if ((status = scope_frame_check(out, SCOPE_ELEMENT_U8, "frame-blend", "output", err)) != SCOPE_OK) return status;
-    for (k = 0; k < n; k++) {
-        if ((status = scope_frame_check(frames[k], SCOPE_ELEMENT_U8, "frame-blend", "input", err)) != SCOPE_OK) {
+    if ((status = scope_frame_check(job.out, SCOPE_ELEMENT_U8, "frame-blend", "output", err)) != SCOPE_OK) return status;
+    for (k = 0; k < job.n; k++) {
+        if ((status = scope_frame_check(job.frames[k], SCOPE_ELEMENT_U8, "frame-blend", "input", err)) != SCOPE_OK) {
             return status;
         }
-        if ((status = temporal_check_same_shape(frames[k], out, "frame-blend", "input", err)) != SCOPE_OK) {
+        if ((status = temporal_check_same_shape(job.frames[k], job.out, "frame-blend", "input", err)) != SCOPE_OK) {
             return status;
         }
     }
-
-    len = (size_t)out->width * out->channels;
-    if (len == 0) return SCOPE_OK;
-    if (self->blend == BLEND_MEAN || self->blend == BLEND_DECAY) {
-        /* Normally sized by prepare(); grows here only if the input changed size since. */
-        if ((status = frame_blend_reserve(self, len, err)) != SCOPE_OK) return status;
-    }
-    for (y = 0; y < out->height; y++) {
-        uint8_t *dst = scope_frame_row(out, y);
-        switch (self->blend) {
-        case BLEND_MAX: frame_blend_extreme_row(frames, n, y, dst, len, 1); break;
-        case BLEND_MIN: frame_blend_extreme_row(frames, n, y, dst, len, 0); break;
-        case BLEND_DECAY: frame_blend_average_row(self, frames, n, y, dst, len, 1); break;
-        default: frame_blend_average_row(self, frames, n, y, dst, len, 0); break;
-        }
-    }
+    if (job.out->width == 0) return SCOPE_OK;
+    scope_parallel_for(self->host, job.out->height,
+                       temporal_grain((size_t)job.out->width * job.out->channels * job.n), frame_blend_rows, &job);
     return SCOPE_OK;
 }
 
@@ -438,21 +448,27 @@ static const scope_mode_desc channel_mix_modes[] = {
     SCOPE_MODE(SCOPE_MODE_VIDEO, 1, 0, 0, 1),
 };
 
+/* Indexes of channel_mix_params (parameters are read by index). */
+enum { CHANNEL_MIX_SWAP = 0, CHANNEL_MIX_CHANNEL = 1 };
+
 /* One channel-mix instance: where each output colour channel comes from. */
 typedef struct channel_mix {
-    int prepared;  /* 1 once prepare() has succeeded */
-    int source[3]; /* input channel of output channel 0..2, or -1 for zero */
+    const scope_host *host; /* for its thread pool */
+    int source[3];          /* input channel of output channel 0..2, or -1 for zero */
 } channel_mix;
 
-/* Creates a channel-mix instance. */
+/* Creates a channel-mix instance with the identity map (until prepare() builds the real one). */
 static scope_status channel_mix_create(const scope_host *host, const scope_create_args *args, void **out_instance,
                                        scope_error *err)
 {
     channel_mix *self;
-    (void)host;
     (void)args;
     self = (channel_mix *)calloc(1, sizeof *self);
     if (!self) return scope_error_set(err, SCOPE_ERROR_OUT_OF_MEMORY, "channel-mix: out of memory");
+    self->host = host;
+    self->source[0] = 0;
+    self->source[1] = 1;
+    self->source[2] = 2;
     *out_instance = self;
     return SCOPE_OK;
 }
@@ -469,8 +485,8 @@ static scope_status channel_mix_prepare(void *instance, const scope_prepare_args
                                         scope_error *err)
 {
     channel_mix *self = (channel_mix *)instance;
-    int swap = scope_params_bool(args->params, "swap_rb", 0);
-    const char *channel = scope_params_string(args->params, "channel", "all");
+    int swap = scope_param_bool(args->params, CHANNEL_MIX_SWAP);
+    const char *channel = scope_param_string(args->params, CHANNEL_MIX_CHANNEL);
     int keep = temporal_enum_index(channel_mix_options, SCOPE_COUNTOF(channel_mix_options), channel);
     uint32_t channels = 0;
     scope_status status;
@@ -489,7 +505,6 @@ static scope_status channel_mix_prepare(void *instance, const scope_prepare_args
         self->source[c] = (swap && c != 1) ? 2 - c : c;
         if (keep != CHANNEL_ALL && c != keep - CHANNEL_RED) self->source[c] = -1;
     }
-    self->prepared = 1;
 
     out->input_size = 1;
     out->input_channels = channels; /* 0 when unknown: as produced */
@@ -501,19 +516,41 @@ static scope_status channel_mix_prepare(void *instance, const scope_prepare_args
     return SCOPE_OK;
 }
 
-/* Remaps the colour channels of the input into the output pixel by pixel; alpha is copied. */
+/* One channel-mix call's work, shared by the ranges of scope_parallel_for. */
+typedef struct channel_mix_job {
+    const channel_mix *self;
+    const scope_frame *in;
+    scope_frame *out;
+} channel_mix_job;
+
+/* Remaps rows [begin, end): output channel c = input channel source[c] (or 0); alpha copied. */
+static void channel_mix_rows(void *ctx, uint32_t begin, uint32_t end)
+{
+    const channel_mix_job *job = (const channel_mix_job *)ctx;
+    uint32_t ch = job->in->channels, width = job->in->width, x, y;
+    int s0 = job->self->source[0], s1 = job->self->source[1], s2 = job->self->source[2];
+    for (y = begin; y < end; y++) {
+        const uint8_t *restrict src = scope_frame_row(job->in, y);
+        uint8_t *restrict dst = scope_frame_row(job->out, y);
+        for (x = 0; x < width; x++, src += ch, dst += ch) {
+            dst[0] = s0 < 0 ? 0 : src[s0];
+            dst[1] = s1 < 0 ? 0 : src[s1];
+            dst[2] = s2 < 0 ? 0 : src[s2];
+            if (ch == 4) dst[3] = src[3];
+        }
+    }
+}
+
+/* Remaps the colour channels of the input into the output, the rows split across the host's
+ * workers; alpha is copied. */
 static scope_status channel_mix_call(void *instance, const scope_call *call, scope_error *err)
 {
     const channel_mix *self = (const channel_mix *)instance;
     scope_frame *out = call->output;
     const scope_frame *in;
-    uint32_t x, y, ch;
-    int s0, s1, s2;
+    channel_mix_job job;
     scope_status status;
 
-    if (!self->prepared) {
-        return scope_error_set(err, SCOPE_ERROR_BAD_STATE, "channel-mix: call() before a successful prepare()");
-    }
     if (call->input_port_count < 1 || !call->inputs || call->inputs[0].count < 1 || !call->inputs[0].frames) {
         return scope_error_set(err, SCOPE_ERROR_INVALID_ARGUMENT, "channel-mix: no input frame");
     }
@@ -526,20 +563,10 @@ static scope_status channel_mix_call(void *instance, const scope_call *call, sco
     }
     if ((status = temporal_check_same_shape(out, in, "channel-mix", "output", err)) != SCOPE_OK) return status;
 
-    ch = in->channels;
-    s0 = self->source[0];
-    s1 = self->source[1];
-    s2 = self->source[2];
-    for (y = 0; y < in->height; y++) {
-        const uint8_t *src = scope_frame_row(in, y);
-        uint8_t *dst = scope_frame_row(out, y);
-        for (x = 0; x < in->width; x++, src += ch, dst += ch) {
-            dst[0] = s0 < 0 ? 0 : src[s0];
-            dst[1] = s1 < 0 ? 0 : src[s1];
-            dst[2] = s2 < 0 ? 0 : src[s2];
-            if (ch == 4) dst[3] = src[3];
-        }
-    }
+    job.self = self;
+    job.in = in;
+    job.out = out;
+    scope_parallel_for(self->host, in->height, temporal_grain((size_t)in->width * in->channels), channel_mix_rows, &job);
     return SCOPE_OK;
 }
 

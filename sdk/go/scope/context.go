@@ -8,6 +8,7 @@ import "C"
 import (
 	"fmt"
 	"math"
+	"runtime/cgo"
 	"strings"
 	"unsafe"
 )
@@ -206,6 +207,33 @@ func (h Host) Log(level LogLevel, msg string) {
 	cs := C.CString(msg)
 	C.scope_sdk_log(h.c, C.int32_t(level), cs)
 	C.free(unsafe.Pointer(cs))
+}
+
+// Workers returns how many ranges the host's thread pool runs at once, the caller's included
+// (1 without a pool, as on a 1.0 host).
+func (h Host) Workers() int { return int(C.scope_worker_count(h.c)) }
+
+// ParallelFor runs f(begin, end) over disjoint ranges covering [0, count), each at least grain
+// items long, on the host's thread pool (scope_host.parallel_for has the contract: ranges run
+// concurrently; a nested call runs inline), or as f(0, count) here without a pool. It returns
+// when every range has finished. A panic in f is recovered in its range and raised again here,
+// after every range has ended. The host's threads enter this library's Go runtime as cgo
+// callbacks, which costs microseconds per range: give ranges tens of kilobytes of work.
+func (h Host) ParallelFor(count, grain int, f func(begin, end int)) {
+	if count <= 0 {
+		return
+	}
+	if h.c == nil || count > math.MaxUint32 {
+		f(0, count)
+		return
+	}
+	j := &rangeJob{f: f}
+	hd := cgo.NewHandle(j)
+	defer hd.Delete()
+	C.scope_sdk_parallel_for(h.c, C.uint32_t(count), C.uint32_t(max(grain, 0)), C.uintptr_t(hd))
+	if p := j.panic.Load(); p != nil {
+		panic(*p)
+	}
 }
 
 // Logf is Log with fmt.Sprintf formatting.

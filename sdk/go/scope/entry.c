@@ -138,6 +138,19 @@ void scope_sdk_log(const scope_host *host, int32_t level, const char *message)
         host->log(host, level, message);
 }
 
+/* One range of a Go parallel_for job (scopeSDKRange is exported by export.go). */
+extern void scopeSDKRange(uintptr_t job, uint32_t begin, uint32_t end);
+
+static void sdk_range(void *ctx, uint32_t begin, uint32_t end)
+{
+    scopeSDKRange((uintptr_t)ctx, begin, end);
+}
+
+void scope_sdk_parallel_for(const scope_host *host, uint32_t count, uint32_t grain, uintptr_t job)
+{
+    scope_parallel_for(host, count, grain, sdk_range, (void *)job);
+}
+
 static void sdk_build_plugin(void)
 {
     char *name = NULL, *version = NULL, *description = NULL;

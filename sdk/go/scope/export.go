@@ -13,7 +13,25 @@ import "C"
 import (
 	"fmt"
 	"runtime/cgo"
+	"sync/atomic"
 )
+
+// rangeJob is one Host.ParallelFor call, reached from each range through a cgo.Handle.
+type rangeJob struct {
+	f     func(begin, end int)
+	panic atomic.Pointer[any] // the first panic of a range, raised again on the caller
+}
+
+//export scopeSDKRange
+func scopeSDKRange(job C.uintptr_t, begin, end C.uint32_t) {
+	j := cgo.Handle(job).Value().(*rangeJob)
+	defer func() {
+		if r := recover(); r != nil {
+			j.panic.CompareAndSwap(nil, &r)
+		}
+	}()
+	j.f(int(begin), int(end))
+}
 
 // instance is what an instance handle refers to.
 type instance struct {

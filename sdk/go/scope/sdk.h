@@ -14,15 +14,27 @@
 #include <stdlib.h>
 #include <scope/plugin.h> /* the scope installation's header: see doc.go (#cgo CFLAGS) */
 
+/* The SDK's own C functions stay inside the library (only the entry is exported, and the
+ * validator's exports check has nothing to say about them). */
+#if defined(__GNUC__) || defined(__clang__)
+#define SCOPE_SDK_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define SCOPE_SDK_INTERNAL
+#endif
+
 /* The library's one entry point (entry.c). */
 SCOPE_EXPORT const scope_plugin *scope_plugin_entry(void);
 
 /* Makes `count` descriptors at `pipelines` (C memory owned by the Go side) what
  * pipeline_count/get_pipeline return, and points their create/destroy/prepare/call at the C
  * trampolines. NULL, 0 clears the table. [load] */
-void scope_sdk_publish(scope_pipeline_desc *pipelines, uint32_t count);
+SCOPE_SDK_INTERNAL void scope_sdk_publish(scope_pipeline_desc *pipelines, uint32_t count);
 
 /* Calls host->log when the host has one. */
-void scope_sdk_log(const scope_host *host, int32_t level, const char *message);
+SCOPE_SDK_INTERNAL void scope_sdk_log(const scope_host *host, int32_t level, const char *message);
+
+/* Runs the Go range job `job` (a runtime/cgo.Handle) over [0, count) with scope_parallel_for:
+ * each range calls the exported Go function scopeSDKRange. [thread-safe] */
+void scope_sdk_parallel_for(const scope_host *host, uint32_t count, uint32_t grain, uintptr_t job);
 
 #endif /* SCOPE_GO_SDK_H */

@@ -64,9 +64,46 @@ static const void *host_extension(const scope_host *host, const char *id)
     return NULL;
 }
 
+/* One range run on a thread of the harness's own: the Go SDK's ranges must work on threads
+ * its runtime did not create, as the real host's workers are. */
+typedef struct {
+    void (*fn)(void *ctx, uint32_t begin, uint32_t end);
+    void *ctx;
+    uint32_t begin, end;
+} host_range;
+
+static void *host_range_thread(void *arg)
+{
+    host_range *r = (host_range *)arg;
+    r->fn(r->ctx, r->begin, r->end);
+    return NULL;
+}
+
+/* A small thread pool stand-in: the first range of `grain` items runs on a new thread, the
+ * rest on the caller in reverse order (so no range may depend on another's order). */
+static void host_parallel_for(const scope_host *host, uint32_t count, uint32_t grain,
+                              void (*fn)(void *ctx, uint32_t begin, uint32_t end), void *ctx)
+{
+    host_range first;
+    pthread_t th;
+    uint32_t b;
+    (void)host;
+    if (grain == 0) grain = 1;
+    first.fn = fn;
+    first.ctx = ctx;
+    first.begin = 0;
+    first.end = count < grain ? count : grain;
+    if (pthread_create(&th, NULL, host_range_thread, &first) != 0) {
+        fn(ctx, 0, count);
+        return;
+    }
+    for (b = (count - 1) / grain * grain; b >= grain; b -= grain) fn(ctx, b, b + grain < count ? b + grain : count);
+    pthread_join(th, NULL);
+}
+
 static const scope_host the_host = {
     sizeof(scope_host), SCOPE_ABI_VERSION_MAJOR, SCOPE_ABI_VERSION_MINOR, "harness", "0.0.0", NULL,
-    host_log, host_extension};
+    host_log, host_extension, host_parallel_for, 2, 0};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Parameters built from a descriptor's defaults */

@@ -49,6 +49,8 @@ pub struct Host {
     raw: *const sys::scope_host,
     log: sys::scope_host_log_fn,
     get_extension: sys::scope_host_get_extension_fn,
+    parallel_for: sys::scope_host_parallel_for_fn,
+    workers: u32,
     abi: (u16, u16),
 }
 
@@ -79,6 +81,8 @@ impl Host {
                 raw,
                 log: None,
                 get_extension: None,
+                parallel_for: None,
+                workers: 1,
                 abi: (0, 0),
             });
         }
@@ -88,6 +92,8 @@ impl Host {
             raw,
             log: h.log,
             get_extension: h.get_extension,
+            parallel_for: h.parallel_for,
+            workers: h.worker_count.max(1),
             abi: (h.abi_major, h.abi_minor),
         })
     }
@@ -151,7 +157,51 @@ impl Host {
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
 
-    /// The host extension with this id (`"scope.cuda/1"`...), or NULL if the host lacks it.
+    /// Threads the host's pool runs at once, the caller's included (1 without a pool, as on a
+    /// 1.0 host).
+    pub fn workers(&self) -> u32 {
+        if self.parallel_for.is_some() { self.workers } else { 1 }
+    }
+
+    /// Runs `f(begin, end)` over disjoint ranges covering `[0, count)`, each at least `grain`
+    /// items (0 = 1), on the host's thread pool (`scope_host.parallel_for` has the contract:
+    /// ranges run concurrently on other threads; a nested call runs inline), or as
+    /// `f(0, count)` on this thread without a pool. Returns when every range has finished. A
+    /// panic in `f` never crosses the C boundary: it is caught in its range and raised again
+    /// here, after every range has ended.
+    ///
+    /// ```ignore
+    /// ctx.host().parallel_for(out.height(), 8, |y0, y1| { /* rows y0..y1 */ });
+    /// ```
+    pub fn parallel_for<F: Fn(u32, u32) + Sync>(&self, count: u32, grain: u32, f: F) {
+        struct Job<F> {
+            f: F,
+            panicked: core::sync::atomic::AtomicBool,
+        }
+        unsafe extern "C" fn range<F: Fn(u32, u32) + Sync>(ctx: *mut c_void, begin: u32, end: u32) {
+            // SAFETY: ctx is the Job below, alive until parallel_for returns.
+            let job = unsafe { &*(ctx as *const Job<F>) };
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (job.f)(begin, end))).is_err() {
+                job.panicked.store(true, core::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        if count == 0 {
+            return;
+        }
+        let pool = match self.parallel_for {
+            Some(p) if crate::export::is_registered() => p,
+            _ => return f(0, count),
+        };
+        let job = Job { f, panicked: core::sync::atomic::AtomicBool::new(false) };
+        // SAFETY: the function is [thread-safe]; job outlives the call, which returns only
+        // after every range has finished; F is Sync, so sharing &job across threads is sound.
+        unsafe { pool(self.raw, count, grain, Some(range::<F>), &job as *const Job<F> as *mut c_void) };
+        if job.panicked.load(core::sync::atomic::Ordering::SeqCst) {
+            panic!("a parallel_for range panicked");
+        }
+    }
+
+    /// The host extension with this id (`"vendor.name/1"`), or NULL if the host lacks it.
     /// What the pointer points at is defined by the extension.
     pub fn extension(&self, id: &CStr) -> *const c_void {
         match self.get_extension {

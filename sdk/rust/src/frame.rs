@@ -137,6 +137,11 @@ pub struct Frame<'a> {
     _data: PhantomData<&'a [u8]>,
 }
 
+// SAFETY: a Frame is a read-only view of host-owned memory that nobody writes while the call
+// runs (the ABI promises inputs are never written during a call and never overlap the
+// output), so shared references to it may be used from the host pool's threads.
+unsafe impl Sync for Frame<'_> {}
+
 impl core::fmt::Debug for Frame<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         describe(&self.raw, "Frame", f)
@@ -377,6 +382,32 @@ impl<'a> OutputFrame<'a> {
         let (p, n) = self.row_span(y);
         // SAFETY: as in row_mut(); alignment as in row_f32().
         unsafe { raw_slice_mut(p as *mut f32, n / 4) }
+    }
+
+    /// Calls `f(y, row)` for every row `y` as mutable bytes, the rows split across the host's
+    /// thread pool ([`Host::parallel_for`](crate::Host::parallel_for), ranges of at least
+    /// `grain` rows). Each row is handed to exactly one call, so writing it is race-free; the
+    /// closure reads inputs through shared references.
+    ///
+    /// # Panics
+    /// If the frame is not in host memory, or if `f` panicked in some range (raised again here).
+    pub fn par_rows_mut<F: Fn(u32, &mut [u8]) + Sync>(&mut self, host: &crate::Host, grain: u32, f: F) {
+        let height = self.raw.height;
+        if height == 0 {
+            return;
+        }
+        let (p0, n) = self.row_span(0);
+        let pitch = self.raw.pitch as usize;
+        let base = p0 as usize; // a plain address, so the closure is Sync
+        host.parallel_for(height, grain, |y0, y1| {
+            for y in y0..y1 {
+                // SAFETY: y < height; rows are disjoint (pitch >= row size) and parallel_for
+                // hands every y to one range only, so no two slices alias; &mut self keeps the
+                // output reachable through this call only until it returns.
+                let row = unsafe { raw_slice_mut((base + y as usize * pitch) as *mut u8, n) };
+                f(y, row);
+            }
+        });
     }
 
     /// Iterates over the rows as mutable bytes, top to bottom. The rows are disjoint (pitch >=

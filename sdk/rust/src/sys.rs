@@ -22,7 +22,14 @@ use core::ffi::{c_char, c_void};
 /// ABI major version: a host refuses plugins of another major.
 pub const SCOPE_ABI_VERSION_MAJOR: u16 = 1;
 /// ABI minor version: grows when fields are appended; both sides accept a newer minor.
-pub const SCOPE_ABI_VERSION_MINOR: u16 = 0;
+pub const SCOPE_ABI_VERSION_MINOR: u16 = 1;
+
+/// `SCOPE_FRAME_ALIGNMENT`: every host frame's data pointer and row pitch are multiples of
+/// this many bytes (ABI 1.1).
+pub const SCOPE_FRAME_ALIGNMENT: usize = 64;
+
+/// `SCOPE_ERROR_MIN_CAPACITY`: the least capacity of an error buffer, NUL included.
+pub const SCOPE_ERROR_MIN_CAPACITY: u32 = 1024;
 /// Name of the one symbol a plugin exports, NUL-terminated.
 pub const SCOPE_PLUGIN_ENTRY_SYMBOL: &core::ffi::CStr = c"scope_plugin_entry";
 
@@ -81,6 +88,14 @@ pub type scope_host_log_fn =
 pub type scope_host_get_extension_fn =
     Option<unsafe extern "C" fn(host: *const scope_host, id: *const c_char) -> *const c_void>;
 
+/// The range function of `scope_host.parallel_for`: processes items `[begin, end)`.
+pub type scope_range_fn = Option<unsafe extern "C" fn(ctx: *mut c_void, begin: u32, end: u32)>;
+
+/// `scope_host.parallel_for` (ABI 1.1): the host thread pool. `[thread-safe]`
+pub type scope_host_parallel_for_fn = Option<
+    unsafe extern "C" fn(host: *const scope_host, count: u32, grain: u32, f: scope_range_fn, ctx: *mut c_void),
+>;
+
 /// What the host offers a plugin; valid until `unregister_pipelines` returns.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +116,13 @@ pub struct scope_host {
     pub log: scope_host_log_fn,
     /// Returns the host extension with this id, or NULL. `[thread-safe]`
     pub get_extension: scope_host_get_extension_fn,
+    /// ABI 1.1: runs a range function over `[0, count)` on the host's thread pool; NULL (zero)
+    /// from a 1.0 host. `[thread-safe]`
+    pub parallel_for: scope_host_parallel_for_fn,
+    /// ABI 1.1: threads `parallel_for` may use at once, the caller's included.
+    pub worker_count: u32,
+    /// 0.
+    pub reserved: u32,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -643,8 +665,10 @@ pub unsafe trait SizedStruct: Copy {
 // SAFETY: each of these is #[repr(C)], starts with `struct_size: u32` and holds only integers,
 // floats, raw pointers and Option<fn>, all of which are valid when zero.
 unsafe impl SizedStruct for scope_error {}
-// SAFETY: as above.
-unsafe impl SizedStruct for scope_host {}
+// SAFETY: as above. A 1.0 host's struct ends after get_extension (48 bytes on 64-bit).
+unsafe impl SizedStruct for scope_host {
+    const MIN_SIZE: usize = core::mem::offset_of!(scope_host, parallel_for);
+}
 // SAFETY: as above.
 unsafe impl SizedStruct for scope_frame_format {}
 // SAFETY: as above.

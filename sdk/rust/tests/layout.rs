@@ -69,7 +69,7 @@ macro_rules! structs {
 fn rust_layouts() -> Vec<RustLayout> {
     let mut v = structs! {
         scope_error { struct_size, capacity, message }
-        scope_host { struct_size, abi_major, abi_minor, name, version, host_data, log, get_extension }
+        scope_host { struct_size, abi_major, abi_minor, name, version, host_data, log, get_extension, parallel_for, worker_count, reserved }
         scope_frame_format { struct_size, width, height, channels, element_type, memory }
         scope_frame {
             struct_size, width, height, channels, element_type, memory, pitch, data, cuda_stream,
@@ -180,7 +180,7 @@ fn rust_constants() -> BTreeMap<&'static str, i64> {
         ($($c:ident),* $(,)?) => { BTreeMap::from([$((stringify!($c), sys::$c as i64)),*]) };
     }
     consts! {
-        SCOPE_ABI_VERSION_MAJOR, SCOPE_ABI_VERSION_MINOR,
+        SCOPE_ABI_VERSION_MAJOR, SCOPE_ABI_VERSION_MINOR, SCOPE_FRAME_ALIGNMENT, SCOPE_ERROR_MIN_CAPACITY,
         SCOPE_OK, SCOPE_ERROR, SCOPE_ERROR_INVALID_ARGUMENT, SCOPE_ERROR_UNSUPPORTED,
         SCOPE_ERROR_OUT_OF_MEMORY, SCOPE_ERROR_BAD_STATE, SCOPE_ERROR_CUDA,
         SCOPE_LOG_DEBUG, SCOPE_LOG_INFO, SCOPE_LOG_WARN, SCOPE_LOG_ERROR,

@@ -161,6 +161,10 @@ static HOST: SyncHost = SyncHost(scope_host {
     host_data: ptr::null_mut(),
     log: Some(host_log),
     get_extension: None,
+    // No pool: Host::parallel_for runs inline, as on a 1.0 host.
+    parallel_for: None,
+    worker_count: 0,
+    reserved: 0,
 });
 
 /// An error buffer.
