@@ -3,7 +3,9 @@ package pluginhost_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,7 +28,77 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == childArg {
 		os.Exit(pluginhost.ServeChild(context.Background(), os.Args[2:]))
 	}
+	if len(os.Args) > 2 && os.Args[1] == orphanArg {
+		orphanParent(os.Args[2])
+	}
 	os.Exit(m.Run())
+}
+
+// orphanArg makes the test binary a parent that starts an isolated instance whose call
+// hangs, prints the child's pid and waits to be killed (TestParentDeathKillsTheChild).
+const orphanArg = "-pluginhost-orphan-parent"
+
+func orphanParent(lib string) {
+	exe, _ := os.Executable()
+	in, err := pluginhost.Start(lib, "copy", 0, nil, -1, pluginhost.Options{ChildCommand: []string{exe, childArg}, CallDeadline: time.Hour})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	f := frame.Format{Width: 7, Height: 3, Channels: 3, Elem: frame.U8}
+	if _, err := in.Prepare([]frame.Format{f}); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Println(in.PID())
+	_ = in.Call(&loader.CallArgs{Inputs: [][]*frame.Frame{{frame.New(f)}}, Output: frame.New(f)}) // hangs
+	os.Exit(1)
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// A parent killed without a chance to Close (SIGKILL, a crash of its own) takes its
+// children with it: none is left hanging in a plugin call.
+func TestParentDeathKillsTheChild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, orphanArg, testPlugin(t, "HANG_CALL_AT=0"))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if _, err := fmt.Fscan(out, &pid); err != nil || pid <= 0 {
+		cmd.Process.Kill()
+		t.Fatalf("the helper printed no child pid: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond) // the call is under way
+	if !alive(pid) {
+		t.Fatalf("child %d is not running its hung call", pid)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	end := time.Now().Add(5 * time.Second)
+	for alive(pid) {
+		if time.Now().After(end) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("child %d outlived its killed parent by 5s", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // options runs children through this test binary, with deadlines loose enough for a
