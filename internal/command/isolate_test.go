@@ -163,3 +163,30 @@ from = "b"
 		t.Fatalf("isolate = 3: exit %d, %s; want a usage error naming isolate", code, stderr)
 	}
 }
+
+// The isolation flags refuse contradictions and bad values with a usage error that names
+// the flag.
+func TestIsolateFlagErrors(t *testing.T) {
+	libs := t.TempDir()
+	plugintest.Example(t, libs, "invert")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--isolate", "--in-process"}, "--isolate, --isolate-only and --in-process choose the same thing"},
+		{[]string{"--isolate-only", "nope"}, "--isolate-only nope: the chain has no pipeline nope"},
+		{[]string{"--isolate", "--child-memory", "lots"}, `--child-memory "lots": give a size such as 512MiB or 4GiB`},
+		{[]string{"--isolate", "--child-memory", "12"}, `--child-memory "12"`},
+	} {
+		args := append([]string{"run", "invert", "--frames", "1", "--size", "8x8", "-o", "null"}, tc.args...)
+		code, _, stderr := scope(t, libs, args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// --isolate with nothing wrong runs, and the summary says the node was isolated.
+	code, stdout, stderr := scope(t, libs, "run", "invert", "--frames", "3", "--size", "8x8", "-o", "null", "--isolate")
+	if code != 0 || !strings.Contains(stdout, "isolated (0 restarts)") {
+		t.Fatalf("--isolate: exit %d, %s %s", code, stdout, stderr)
+	}
+}
