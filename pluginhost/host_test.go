@@ -550,3 +550,41 @@ func TestCloseDuringAHungCallReportsNothing(t *testing.T) {
 		t.Fatalf("state %s, events %v: want closed and no events (Close is not a fault)", in.State(), events)
 	}
 }
+
+// The child maps each shared frame once and keeps no descriptor of it: a run's many pool
+// frames do not pile up descriptors in the child.
+func TestSharedFramesHoldNoDescriptorsInTheChild(t *testing.T) {
+	shared := pluginhost.NewFrames()
+	defer shared.Close()
+	opts := options(t)
+	opts.Frames = shared
+	in := start(t, testPlugin(t), opts)
+	f := frame.Format{Width: 7, Height: 3, Channels: 3, Elem: frame.U8}
+	if _, err := in.Prepare([]frame.Format{f}); err != nil {
+		t.Fatal(err)
+	}
+	fds := func() int {
+		ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", in.PID()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	before := fds()
+	for i := 0; i < 40; i++ {
+		src, err := shared.New(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := shared.New(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Call(&loader.CallArgs{Inputs: [][]*frame.Frame{{src}}, Output: out}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := fds(); after > before+2 {
+		t.Fatalf("the child holds %d descriptors after mapping 80 frames, %d before", after, before)
+	}
+}

@@ -40,9 +40,10 @@ func newArena(size int) (*arena, error) {
 	return &arena{fd: fd, mem: mem}, nil
 }
 
-// mapArena maps an arena descriptor received from the parent (in the child). It checks
-// that the file is sealed against shrinking, and at least size bytes long.
+// mapArena maps an arena descriptor received from the parent (in the child) and closes the
+// descriptor. It checks that the file is at least size bytes long.
 func mapArena(fd, size int) (*arena, error) {
+	defer syscall.Close(fd) // the mapping keeps the memory; a run maps one buffer per frame
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("frame arena: %w", err)
@@ -54,7 +55,7 @@ func mapArena(fd, size int) (*arena, error) {
 	if err != nil {
 		return nil, fmt.Errorf("frame arena: mmap: %w", err)
 	}
-	return &arena{fd: fd, mem: mem}, nil
+	return &arena{fd: -1, mem: mem}, nil
 }
 
 // close unmaps the arena and closes its descriptor.

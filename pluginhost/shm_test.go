@@ -2,7 +2,6 @@ package pluginhost
 
 import (
 	"errors"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -21,7 +20,6 @@ func TestArenaIsSealedAgainstResizing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer syscall.Close(fd)
 	for _, size := range []int64{0, 1 << 20} {
 		if err := unix.Ftruncate(fd, size); !errors.Is(err, unix.EPERM) {
 			t.Errorf("ftruncate to %d: %v, want EPERM (sealed)", size, err)
@@ -30,8 +28,8 @@ func TestArenaIsSealedAgainstResizing(t *testing.T) {
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_ADD_SEALS, unix.F_SEAL_WRITE); !errors.Is(err, unix.EPERM) {
 		t.Errorf("adding a write seal: %v, want EPERM (seals are sealed)", err)
 	}
-	a.mem[len(a.mem)-1] = 1 // still mapped and writable
-	m, err := mapArena(fd, 1<<17)
+	a.mem[len(a.mem)-1] = 1       // still mapped and writable
+	m, err := mapArena(fd, 1<<17) // closes fd
 	if err == nil {
 		m.close()
 		t.Fatal("mapping more than the arena holds succeeded")
