@@ -26,8 +26,8 @@ func isolateFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "isolate", Usage: "run every pipeline in a plugin host child process: a crash, hang or leak restarts that child, and the run goes on (default: installed plugins only; see docs/isolation.md)"},
 		&cli.StringSliceFlag{Name: "isolate-only", Usage: "run only these pipeline `ID`s in plugin host children (repeatable; commas separate)"},
 		&cli.BoolFlag{Name: "in-process", Usage: "run every pipeline in this process, installed plugins too"},
-		&cli.DurationFlag{Name: "call-deadline", Usage: "an isolated call that takes longer is killed and its child restarted (default: 4 frame intervals, 133ms without --fps)"},
-		&cli.DurationFlag{Name: "setup-deadline", Usage: "an isolated child that takes longer to start, create or prepare is killed and restarted (default 20s)"},
+		&cli.DurationFlag{Name: "call-deadline", DefaultText: "4 frame intervals, 133ms without --fps", Usage: "an isolated call that takes longer is killed and its child restarted"},
+		&cli.DurationFlag{Name: "setup-deadline", Value: pluginhost.DefaultSetupDeadline, Usage: "an isolated child that takes longer to start, create or prepare is killed and restarted"},
 		&cli.StringFlag{Name: "child-memory", Value: "4GiB", Usage: "resident memory an isolated child may use before it is restarted (`SIZE` in MiB or GiB; 0: no limit)"},
 	}
 }
