@@ -238,6 +238,7 @@ func (e *Engine) prepare(i int, ts time.Duration) error {
 		st.errors++
 		return err
 	}
+	e.noteInputs(i, formats, st.inMem)
 	if e.cfg.Device == nil && (onDevice(req.InputMemory) || onDevice(req.OutputMemory)) {
 		st.errors++
 		return fmt.Errorf("%s asks for CUDA memory and the engine has no CUDA device", st.id)

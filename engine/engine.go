@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,6 +135,19 @@ type Engine struct {
 	errMu  sync.Mutex   // serialises OnError
 	failed atomic.Int64 // failed calls so far (graph runs)
 	flow   flow         // queues and the workers' wake-ups (graph runs)
+
+	// Hot swap support: the input each stage was last prepared with (under mu, for a swap
+	// to prepare its new instance off the frame loop), and the old instances being
+	// destroyed off the frame loop (Run waits for them before it returns).
+	inputs  []stageInput
+	closing sync.WaitGroup
+}
+
+// stageInput is what a stage was last prepared with.
+type stageInput struct {
+	formats []frame.Format
+	memory  uint32
+	ok      bool
 }
 
 // stage is one pipeline node with its windows and buffers.
@@ -167,6 +181,11 @@ type stage struct {
 	dwin    dwindow                 // input frames in device memory (req.InputMemory CUDA)
 	dinputs [][]*loader.DeviceFrame // device input lists passed to Call
 	bufs    [2]parityBufs           // alternating per tick
+
+	// What Engine.Inputs reports for this stage, kept here to publish only changes.
+	noted     bool
+	notedMem  uint32
+	notedFmts []frame.Format
 }
 
 // devIn reports whether the stage takes its input in device memory.
@@ -306,7 +325,8 @@ func (e *Engine) SetParams(i int, values loader.Values) error {
 }
 
 // Swap replaces the instance of stage i with in between two ticks: the output never stops,
-// the old instance keeps running until the swap and is closed by the engine right after it.
+// the old instance keeps running until the swap and is closed by the engine right after it
+// (off the frame loop, unless the engine has a CUDA device; Run waits for it).
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
 func (e *Engine) Swap(i int, in Instance) error {
@@ -446,6 +466,49 @@ func (e *Engine) waitWhilePaused(ctx context.Context) bool {
 	}
 }
 
+// retire destroys an instance swapped out: off the frame loop, so a slow destroy does not
+// stall the output, except with a CUDA device, whose context is bound to Run's thread.
+func (e *Engine) retire(old Instance) {
+	if e.cfg.Device != nil {
+		old.Close()
+		return
+	}
+	e.closing.Add(1)
+	go func() {
+		defer e.closing.Done()
+		old.Close()
+	}()
+}
+
+// Inputs returns the input formats (and their memory) stage i was last prepared with, so a
+// hot swap can prepare a new instance before handing it to Swap; ok is false before the
+// stage's first prepare.
+func (e *Engine) Inputs(i int) (formats []frame.Format, memory uint32, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.inputs) {
+		return nil, 0, false
+	}
+	in := e.inputs[i]
+	return slices.Clone(in.formats), in.memory, in.ok
+}
+
+// noteInputs records, when they changed, the formats stage i was just prepared with (by the
+// goroutine that runs the stage).
+func (e *Engine) noteInputs(i int, formats []frame.Format, memory uint32) {
+	st := e.stages[i]
+	if st.noted && st.notedMem == memory && slices.Equal(st.notedFmts, formats) {
+		return
+	}
+	st.noted, st.notedMem, st.notedFmts = true, memory, append(st.notedFmts[:0], formats...)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.inputs == nil {
+		e.inputs = make([]stageInput, len(e.stages))
+	}
+	e.inputs[i] = stageInput{formats: slices.Clone(formats), memory: memory, ok: true}
+}
+
 // applyPending applies what is queued for every stage (device runs: between two ticks).
 func (e *Engine) applyPending() {
 	for i := range e.stages {
@@ -470,7 +533,7 @@ func (e *Engine) applyStage(i int) {
 			st.audio = &loader.Audio{}
 		}
 		delete(e.swaps, i)
-		old.Close()
+		defer e.retire(old) // destroyed off the frame loop: the swap is only the exchange above
 	}
 	if st.promptVer != e.promptVer {
 		st.promptVer = e.promptVer

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
@@ -151,6 +152,7 @@ func (e *Engine) build(g *Graph) error {
 // cancelled, and returns the statistics. A failed call drops that frame at that node and the
 // run goes on; source and sink errors end the run.
 func (e *Engine) Run(ctx context.Context) (Stats, error) {
+	defer e.closing.Wait() // swapped-out instances still being destroyed
 	if e.cfg.Device != nil {
 		return e.runDevice(ctx)
 	}
@@ -618,6 +620,7 @@ func (r *runner) call(n *node, fresh []*buf) error {
 	if err != nil {
 		return fail(err)
 	}
+	e.noteInputs(n.si, formats, abi.MemoryHost)
 	st.req = req
 	origin := time.Now()
 	var ts time.Duration

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -271,108 +270,6 @@ func (r *ffmpegReader) close() error {
 	return nil
 }
 
-// ffmpegSink pipes rgb24 frames into an ffmpeg child that encodes them.
-type ffmpegSink struct {
-	spec   string
-	cmd    *exec.Cmd
-	in     io.WriteCloser
-	stderr *tailBuffer
-	w, h   int
-	conv   packer
-	err    error // sticky: set once the child failed
-	closed bool
-}
-
-func createFFmpegSink(ctx context.Context, spec string, format frame.Format, opts SinkOptions) (*ffmpegSink, error) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		return nil, fmt.Errorf("cannot write %s: ffmpeg not found on PATH; install it (apt-get install ffmpeg) or use PNG/Y4M output", spec)
-	}
-	if !isURL(spec) {
-		if err := checkParentDir(spec); err != nil {
-			return nil, fmt.Errorf("create sink %s: %w", spec, err)
-		}
-	}
-	num, den := rational(opts.FPS)
-	args := []string{"-hide_banner", "-nostats", "-loglevel", "error", "-y",
-		"-f", "rawvideo", "-pix_fmt", "rgb24", "-s", fmt.Sprintf("%dx%d", format.Width, format.Height),
-		"-r", frameRate(num, den), "-i", "-"}
-	args = append(args, encodeArgs(ctx, spec, format.Width, format.Height)...)
-	args = append(args, ffmpegInput(spec))
-	s := &ffmpegSink{spec: spec, stderr: &tailBuffer{max: 4096}, w: format.Width, h: format.Height}
-	s.cmd = exec.CommandContext(ctx, "ffmpeg", args...)
-	s.cmd.Stderr = s.stderr
-	var err error
-	if s.in, err = s.cmd.StdinPipe(); err != nil {
-		return nil, fmt.Errorf("cannot write %s: %w", spec, err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot write %s: start ffmpeg: %w", spec, err)
-	}
-	return s, nil
-}
-
-// encodeArgs picks codec arguments from the output's extension or URL scheme, using
-// libx264/libvpx when this ffmpeg has them. yuv420p outputs of odd size are padded to even.
-func encodeArgs(ctx context.Context, spec string, w, h int) []string {
-	has := availableEncoders(ctx)
-	var pad []string
-	if w%2 != 0 || h%2 != 0 {
-		// Pad to even and smear the edge into the new column/row, so the shared chroma at the
-		// edge is not mixed with black. fillborders needs a planar format (gbrp) to work in RGB.
-		pad = []string{"-vf", fmt.Sprintf("format=gbrp,pad=%d:%d,fillborders=right=%d:bottom=%d:mode=smear", w+w%2, h+h%2, w%2, h%2)}
-	}
-	// BT.601 limited range is what ffmpeg's rgb24 -> yuv420p conversion produces; say so.
-	tags := []string{"-colorspace", "smpte170m", "-color_range", "tv"}
-	h264 := func(extra ...string) []string {
-		a := append([]string{}, pad...)
-		if has["libx264"] {
-			a = append(a, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18")
-			a = append(a, extra...)
-		} else {
-			a = append(a, "-q:v", "2")
-		}
-		return append(append(a, "-pix_fmt", "yuv420p"), tags...)
-	}
-	if isURL(spec) {
-		scheme := strings.ToLower(spec[:strings.Index(spec, "://")])
-		switch scheme {
-		case "rtmp", "rtmps":
-			return append(h264("-tune", "zerolatency"), "-f", "flv")
-		case "srt", "udp", "tcp", "rtp":
-			return append(h264("-tune", "zerolatency"), "-f", "mpegts")
-		}
-		return nil
-	}
-	switch strings.ToLower(filepath.Ext(spec)) {
-	case ".mp4", ".m4v", ".mov", ".mkv", ".ts", ".flv":
-		return h264()
-	case ".webm":
-		a := append([]string{}, pad...)
-		switch {
-		case has["libvpx"]:
-			a = append(a, "-c:v", "libvpx", "-crf", "10", "-b:v", "8M", "-deadline", "good", "-cpu-used", "4")
-		case has["libvpx-vp9"]:
-			a = append(a, "-c:v", "libvpx-vp9", "-crf", "30", "-b:v", "0", "-deadline", "good", "-cpu-used", "4", "-row-mt", "1")
-		}
-		return append(append(a, "-pix_fmt", "yuv420p"), tags...)
-	case ".gif":
-		return []string{"-vf", "split[a][b];[a]palettegen[p];[b][p]paletteuse"}
-	}
-	return nil // ffmpeg's defaults for the container
-}
-
-// availableEncoders lists the encoders of the ffmpeg on PATH (empty if it cannot tell).
-func availableEncoders(ctx context.Context) map[string]bool {
-	out, _ := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-encoders").Output()
-	has := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && len(f[0]) == 6 && f[0][0] == 'V' {
-			has[f[1]] = true
-		}
-	}
-	return has
-}
-
 func (s *ffmpegSink) Write(f *frame.Frame) error {
 	if s.err != nil {
 		return s.err
@@ -390,6 +287,7 @@ func (s *ffmpegSink) Write(f *frame.Frame) error {
 	if _, err := s.in.Write(b); err != nil {
 		// The child is gone or stopped reading: its exit status and stderr say why.
 		s.in.Close()
+		s.closeAudio()
 		werr := s.cmd.Wait()
 		s.closed = true
 		if werr != nil {
@@ -411,6 +309,7 @@ func (s *ffmpegSink) Close() error {
 	}
 	s.closed = true
 	cerr := s.in.Close()
+	s.closeAudio()
 	if werr := s.cmd.Wait(); werr != nil {
 		s.err = withTail(fmt.Errorf("write %s: ffmpeg: %w", s.spec, werr), s.stderr)
 		return s.err

@@ -182,3 +182,38 @@ func FuzzSequencePattern(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLiveSpec parses camera and screen specs: any text gives ffmpeg arguments or an error
+// naming the spec, never a panic; a parsed region is always WxH+X+Y with sane numbers.
+func FuzzLiveSpec(f *testing.F) {
+	for _, s := range []string{"camera:3", "v4l2:/dev/video0?size=1280x720&fps=30&format=mjpeg",
+		"screen::0?region=640x480+10+20&fps=15", "screen?region=1x1", "v4l2:?size=0x0", "screen:%zz?fps=1e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, spec string) {
+		env := func(string) string { return ":0" }
+		if strings.HasPrefix(spec, "screen") {
+			in, err := screenInput(spec, env)
+			if err != nil {
+				if !strings.Contains(err.Error(), spec) {
+					t.Fatalf("error %q does not name %q", err, spec)
+				}
+				return
+			}
+			if len(in.args) < 2 || in.args[len(in.args)-2] != "-i" {
+				t.Fatalf("args %q", in.args)
+			}
+			return
+		}
+		dev, req, err := cameraInput(spec, t.TempDir())
+		if err != nil {
+			if !strings.Contains(err.Error(), spec) {
+				t.Fatalf("error %q does not name %q", err, spec)
+			}
+			return
+		}
+		if dev == "" || req.Size.Width < 0 || req.Size.Height < 0 || req.FPS < 0 || req.FPS > 1000 {
+			t.Fatalf("%q -> %q %+v", spec, dev, req)
+		}
+	})
+}

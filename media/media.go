@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/scopenative/scope/frame"
 )
@@ -58,11 +59,55 @@ type SourceOptions struct {
 	// SkipGaps makes an image sequence step over missing numbers (counted by Skipped) instead of
 	// failing on the first one.
 	SkipGaps bool
+	// Loop restarts a file input (a video file, Y4M, an image sequence) from its first frame
+	// when it ends, until Frames or the caller stops it. Live inputs cannot loop.
+	Loop bool
+
+	// Live inputs (see IsLive).
+
+	// OpenTimeout bounds how long a live input may take to deliver its first frame (zero
+	// value: 10 s).
+	OpenTimeout time.Duration
+	// OnLost is told when a camera fails mid-run (unplugged) and each time reopening it
+	// fails; the source keeps trying every RetryWait (zero value: 1 s) until it is back.
+	OnLost    func(error)
+	RetryWait time.Duration
+	// OnDrop is told the running total whenever a live input drops a frame because the
+	// pipeline is behind.
+	OnDrop func(total uint64)
+	// Env looks up environment variables (DISPLAY for the screen); nil: os.Getenv.
+	Env func(string) string
+	// DevDir is where "camera" looks for /dev/videoN nodes; empty: /dev.
+	DevDir string
 }
 
 // SinkOptions tunes CreateSink.
 type SinkOptions struct {
 	FPS float64 // frame rate written into containers (Y4M, ffmpeg outputs); zero value: 30
+
+	// Encoding of file and stream outputs through ffmpeg. The defaults are what a person
+	// would pick: H.264 (libx264 veryfast, yuv420p) at CRF 18 for files; for streams
+	// (rtmp, srt, udp, tcp, rtp, .m3u8) CRF 23 tuned for zero latency (no B-frames, a
+	// keyframe every 2 s); VP8 for WebM.
+
+	// Codec is h264, h265, vp8, vp9, av1, ffv1, prores, or an ffmpeg encoder name.
+	Codec string
+	// CRF is the constant quality (lower is better, 0 lossless for x264); CRFSet says it was
+	// given (so that 0 means lossless, not default). Exclusive with Bitrate.
+	CRF    int
+	CRFSet bool
+	// Bitrate is a target like "4M" or "2500k" (capped at that rate, for streams).
+	Bitrate string
+	// PixFmt is the encoded pixel format (default yuv420p; yuv444p keeps full colour).
+	PixFmt string
+
+	// Audio makes an ffmpeg sink that can carry audio take PCM through AudioSink.WriteAudio.
+	Audio bool
+	// AudioFrom muxes the first audio track of this file or URL (the run's input) into the
+	// output, in step with the video frames taken from the same input; AudioLoop repeats it
+	// (for --loop). Ignored when Audio is set, or when the output cannot carry audio.
+	AudioFrom string
+	AudioLoop bool
 }
 
 // Defaults for zero-valued options.
@@ -74,12 +119,12 @@ const (
 
 // SourceHelp returns a one-line human description of the accepted source spec forms, for CLI help.
 func SourceHelp() string {
-	return "testsrc[:WxH] | solid:RRGGBB[:WxH] | image.png/.jpg (one frame, repeated with --frames) | dir/%05d.png (numbered sequence) | clip.y4m | any other video file or URL through ffmpeg (mp4, mkv, webm, mov, gif...)"
+	return "testsrc[:WxH] | solid:RRGGBB[:WxH] | image.png/.jpg (one frame, repeated with --frames) | dir/%05d.png (numbered sequence) | clip.y4m | any other video file or URL through ffmpeg (mp4, mkv, webm, mov, gif, http...) | camera, camera:N, v4l2:/dev/videoN[?size=WxH&fps=F&format=mjpeg] | screen[:DISPLAY][?region=WxH+X+Y&fps=F] | rtsp:// srt:// rtmp:// udp:// rtp:// tcp:// streams"
 }
 
 // SinkHelp returns a one-line human description of the accepted sink spec forms, for CLI help.
 func SinkHelp() string {
-	return "null | out.png/.jpg (keeps the last frame) | dir/%05d.png (one image per frame, from 0) | out.y4m (YUV4MPEG2 4:4:4) | out.raw (packed rgb24) | out.mp4/.mkv/.webm/.mov/.gif... or a URL through ffmpeg"
+	return "null | out.png/.jpg (keeps the last frame) | dir/%05d.png (one image per frame, from 0) | out.y4m (YUV4MPEG2 4:4:4) | out.raw (packed rgb24) | out.mp4/.mkv/.webm/.mov/.gif... through ffmpeg | live.m3u8 (HLS) | rtmp:// srt:// udp:// tcp:// rtp:// streams | v4l2:/dev/videoN (a v4l2loopback virtual camera)"
 }
 
 // OpenSource opens the source named by spec. Every source produces RGB U8 frames.
@@ -97,6 +142,16 @@ func SinkHelp() string {
 //     BT.601, full range if the header says XCOLORRANGE=FULL, else limited.
 //   - any other existing file, or a URL (scheme://...): decoded by ffmpeg (the first video
 //     stream, size from ffprobe), read as rgb24 through a pipe.
+//   - live inputs (IsLive), read through ffmpeg as YUV4MPEG2, paced by the input and wrapped
+//     in a Live (the oldest frame is dropped when the pipeline is behind): "camera" (the first
+//     V4L2 capture device), "camera:N" (/dev/videoN) and "v4l2:/dev/videoN" with options
+//     ?size=WxH&fps=F&format=mjpeg|yuyv (the mode is negotiated against what the device
+//     lists; a missing, busy or forbidden device is an error that says so; a camera lost
+//     mid-run is reported through opts.OnLost and reopened); "screen", "screen:DISPLAY" with
+//     ?region=WxH+X+Y&fps=F (X11 through x11grab); rtsp, srt, rtmp, udp, rtp and tcp URLs.
+//     A live input that sends nothing within opts.OpenTimeout is an error.
+//
+// opts.Loop restarts a file input when it ends.
 //
 // Every source checks the size its header (or ffprobe, or the spec) gives against opts.Limits
 // before allocating frames, and fails with a *LimitError when it is over.
@@ -111,9 +166,18 @@ func OpenSource(ctx context.Context, spec string, opts SourceOptions) (Source, e
 	if opts.FPS < 0 {
 		return nil, fmt.Errorf("open source %q: negative fps %v", spec, opts.FPS)
 	}
+	if IsLive(spec) {
+		if opts.Loop {
+			return nil, fmt.Errorf("open source %s: --loop is for files; a live input has no end to loop from", spec)
+		}
+		return openLive(ctx, spec, opts)
+	}
 	r, err := openReader(ctx, spec, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Loop {
+		r = &loopReader{cur: r, open: func() (reader, error) { return openReader(ctx, spec, opts) }}
 	}
 	return newSource(r, opts), nil
 }
@@ -167,8 +231,14 @@ func openReader(ctx context.Context, spec string, opts SourceOptions) (reader, e
 //   - any other extension (.mp4, .mkv, .mov, .webm, .gif...) or a URL: rgb24 piped into ffmpeg;
 //     H.264 (libx264, yuv420p, CRF 18) for mp4/m4v/mov/mkv/ts/flv, VP8 (libvpx) for webm, a
 //     generated palette for gif, ffmpeg's defaults otherwise; rtmp:// is sent as FLV and
-//     srt/udp/tcp/rtp:// as MPEG-TS. For the yuv420p codecs an odd width or height is padded to
-//     even by repeating the last column or row.
+//     srt/udp/tcp/rtp:// as MPEG-TS, a .m3u8 path as HLS (1 s segments, the last 6 kept), all
+//     three tuned for low latency (CRF 23, zerolatency, no B-frames, a keyframe every 2 s).
+//     opts.Codec, CRF, Bitrate and PixFmt override the defaults. For the yuv420p codecs an odd
+//     width or height is padded to even by repeating the last column or row. With opts.Audio
+//     (PCM through AudioSink) or opts.AudioFrom (the input's audio track) an output that can
+//     carry audio (CarriesAudio) gets an AAC track (Opus in WebM).
+//   - "v4l2:/dev/videoN" (or "/dev/videoN"): a v4l2loopback virtual camera, yuv420p. A missing
+//     device is an error that says how to load the module.
 //
 // ctx bounds the lifetime of any child process.
 func CreateSink(ctx context.Context, spec string, format frame.Format, opts SinkOptions) (Sink, error) {
@@ -186,7 +256,7 @@ func CreateSink(ctx context.Context, spec string, format frame.Format, opts Sink
 		return nil, fmt.Errorf("empty sink spec; accepted forms: %s", SinkHelp())
 	case spec == "null":
 		return &nullSink{}, nil
-	case isURL(spec):
+	case isURL(spec) || isVirtualCamera(spec):
 		return createFFmpegSink(ctx, spec, format, opts)
 	}
 	if pat, ok, err := parsePattern(spec); err != nil {

@@ -174,3 +174,46 @@ func frameRate(num, den int64) string {
 	}
 	return fmt.Sprintf("%d/%d", num, den)
 }
+
+// loopReader reopens a file input when it ends, so that it plays again from the start. An input
+// that ends before its first frame ends the loop (instead of spinning).
+type loopReader struct {
+	cur  reader
+	open func() (reader, error)
+	got  bool // the current pass delivered a frame
+}
+
+func (l *loopReader) format() frame.Format   { return l.cur.format() }
+func (l *loopReader) rate() (num, den int64) { return l.cur.rate() }
+func (l *loopReader) close() error           { return l.cur.close() }
+
+func (l *loopReader) read(ctx context.Context, dst *frame.Frame) error {
+	err := l.cur.read(ctx, dst)
+	if err != io.EOF || !l.got {
+		l.got = l.got || err == nil
+		return err
+	}
+	f := l.cur.format()
+	l.cur.close()
+	next, oerr := l.open()
+	if oerr != nil {
+		return fmt.Errorf("loop: reopen: %w", oerr)
+	}
+	l.cur, l.got = next, false
+	if next.format() != f {
+		return fmt.Errorf("loop: the input changed from %v to %v", f, next.format())
+	}
+	return l.read(ctx, dst)
+}
+
+// FrameRate returns the frame rate a source stamps its frames with (its own, else the one
+// its options gave, else 30).
+func FrameRate(src Source) float64 {
+	switch s := src.(type) {
+	case *source:
+		return float64(s.num) / float64(s.den)
+	case *Live:
+		return FrameRate(s.src)
+	}
+	return defaultFPS
+}

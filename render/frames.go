@@ -11,13 +11,21 @@ import (
 	"github.com/scopenative/scope/session"
 )
 
+// frameSource is where frames come from: the session's ring (session.Reader) or, for a
+// session on another machine, its HTTP frame stream (apiclient.Frames).
+type frameSource interface {
+	Next(dst *session.Frame) (bool, error)
+	ReadAudio(dst []float32) (n int, skipped int)
+	Closed() bool
+}
+
 // frameFeed reads the session's ring. Frames are read on demand: the window takes the newest
 // one when it is about to draw, so a frame the window never shows is neither copied nor
 // converted (the session publishes 60 a second; a software-GL window may draw 15). The ring
 // is seqlocked, so the session never waits for the reader. A goroutine polls the audio and
 // whether the session closed the ring.
 type frameFeed struct {
-	ring *session.Reader
+	ring frameSource
 
 	mu     sync.Mutex // guards ring (Next and ReadAudio come from two goroutines)
 	raw    session.Frame

@@ -116,7 +116,9 @@ func (g *game) setValue(stage int, key, v string) {
 			g.local[pkey{i, key}] = localValue{text: v, until: time.Now().Add(1500 * time.Millisecond)}
 		}
 		g.localGen++
-		g.rem.do(func(ctx context.Context, c *session.Client) error { return c.SetPrompts(ctx, ps) })
+		g.rem.do(func(ctx context.Context, c control) error {
+			return c.Call(ctx, session.OpPrompts, session.PromptsArgs{Prompts: ps}, nil)
+		})
 		return
 	}
 	g.localGen++

@@ -19,10 +19,20 @@ type pkey struct {
 	key   string
 }
 
+// control runs a session's operations: a session.Client on the control socket, or an
+// apiclient.Control over HTTP (scope-preview --url); both answer the session's errors as a
+// *session.RemoteError.
+type control interface {
+	Call(ctx context.Context, op string, req, resp any) error
+	Close() error
+}
+
 // remote talks to the session from its own goroutine, so the window never waits on the
 // socket: parameter changes are coalesced (the newest value per key wins), stats are polled.
 type remote struct {
-	info session.Info
+	info  session.Info
+	dial  func() (control, error)
+	alive func() bool // whether the session may still exist after a failed call
 
 	mu      sync.Mutex
 	state   session.InfoResult
@@ -31,15 +41,18 @@ type remote struct {
 	ended   bool   // the session is gone
 	pending map[pkey]string
 	order   []pkey
-	ops     []func(context.Context, *session.Client) error
+	ops     []func(context.Context, control) error
 	msgs    []string // status messages for the window
 	refresh bool
 
 	wake chan struct{}
 }
 
+// newRemote returns the remote of a session on this machine (its control socket).
 func newRemote(info session.Info) *remote {
-	return &remote{info: info, pending: map[pkey]string{}, wake: make(chan struct{}, 1)}
+	dial := func() (control, error) { return session.DialInfo(info) }
+	return &remote{info: info, dial: dial, alive: func() bool { return pidAlive(info.PID) },
+		pending: map[pkey]string{}, wake: make(chan struct{}, 1)}
 }
 
 func (r *remote) poke() {
@@ -62,7 +75,7 @@ func (r *remote) set(stage int, key, value string) {
 }
 
 // do queues an operation.
-func (r *remote) do(op func(context.Context, *session.Client) error) {
+func (r *remote) do(op func(context.Context, control) error) {
 	r.mu.Lock()
 	r.ops = append(r.ops, op)
 	r.mu.Unlock()
@@ -87,7 +100,7 @@ func (r *remote) snapshot() (session.InfoResult, uint64, bool, bool, []string) {
 
 // run serves the queue and polls info every interval until ctx ends.
 func (r *remote) run(ctx context.Context, interval time.Duration) {
-	var c *session.Client
+	var c control
 	defer func() {
 		if c != nil {
 			c.Close()
@@ -99,10 +112,10 @@ func (r *remote) run(ctx context.Context, interval time.Duration) {
 	for {
 		if c == nil && !r.isEnded() {
 			var err error
-			c, err = session.DialInfo(r.info)
+			c, err = r.dial()
 			if err != nil {
 				c = nil
-				if !pidAlive(r.info.PID) {
+				if !r.alive() {
 					r.setEnded()
 				}
 			}
@@ -111,7 +124,7 @@ func (r *remote) run(ctx context.Context, interval time.Duration) {
 			if err := r.flush(ctx, c, poll); err != nil {
 				c.Close()
 				c = nil
-				if !pidAlive(r.info.PID) {
+				if !r.alive() {
 					r.setEnded()
 				}
 			}
@@ -141,7 +154,7 @@ func (r *remote) setEnded() {
 
 // flush sends queued changes and operations, then (when asked or after changes) polls info.
 // A connection error is returned; errors the session answers become status messages.
-func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error {
+func (r *remote) flush(ctx context.Context, c control, poll bool) error {
 	r.mu.Lock()
 	order, pending, ops := r.order, r.pending, r.ops
 	r.order, r.pending, r.ops = nil, map[pkey]string{}, nil
@@ -149,7 +162,7 @@ func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error 
 	var remoteErr *session.RemoteError
 	for _, k := range order {
 		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err := c.Set(cctx, k.stage, k.key, pending[k])
+		err := c.Call(cctx, session.OpSet, session.SetArgs{Stage: k.stage, Key: k.key, Value: pending[k]}, nil)
 		cancel()
 		if errors.As(err, &remoteErr) {
 			r.message("%v", err)
@@ -159,7 +172,8 @@ func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error 
 		poll = true
 	}
 	for _, op := range ops {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// An operation may rebuild a plugin (R), which takes as long as its build.
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		err := op(cctx, c)
 		cancel()
 		if errors.As(err, &remoteErr) {
@@ -173,7 +187,8 @@ func (r *remote) flush(ctx context.Context, c *session.Client, poll bool) error 
 		return nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	st, err := c.Info(cctx)
+	var st session.InfoResult
+	err := c.Call(cctx, session.OpInfo, nil, &st)
 	cancel()
 	if err != nil {
 		return err

@@ -54,6 +54,15 @@ type Options struct {
 	// StatusLog, when set, receives every status line the window shows, one a line (the key
 	// test reads what the user saw, e.g. the path S saved to).
 	StatusLog io.Writer
+	// URL, when set, attaches to a session of the `scope serve` at this address (http[s]://
+	// HOST:PORT) instead of one on this machine; Session then picks among its sessions.
+	URL string
+	// Token is the server's bearer token (scope serve's token file), if it needs one.
+	Token string
+	// Quality is the JPEG quality of network frames (1..100, 0 = the server's default);
+	// Lossless asks for PNG frames instead.
+	Quality  int
+	Lossless bool
 }
 
 // Run opens the window and returns when it is closed (window close, Esc or Q).
@@ -61,23 +70,39 @@ func Run(opts Options) error {
 	if opts.Log == nil {
 		opts.Log = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "scope-preview: "+format+"\n", args...) }
 	}
-	info, err := session.Find(opts.Session)
-	if err != nil {
-		return err
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		info session.Info
+		src  frameSource
+		rem  *remote
+		net  *network
+	)
+	if opts.URL != "" {
+		n, err := attachNetwork(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer n.frames.Close()
+		info, src, rem, net = n.info, n.frames, n.remote, n
+	} else {
+		var err error
+		if info, err = session.Find(opts.Session); err != nil {
+			return err
+		}
+		ring, err := session.OpenReader(info.SHM)
+		if err != nil {
+			return fmt.Errorf("attach to session %s: %w", info.ID, err)
+		}
+		defer ring.Close()
+		src, rem = ring, newRemote(info)
 	}
-	ring, err := session.OpenReader(info.SHM)
-	if err != nil {
-		return fmt.Errorf("attach to session %s: %w", info.ID, err)
-	}
-	defer ring.Close()
-	src, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
+	fontSrc, err := text.NewGoTextFaceSource(bytes.NewReader(goregular.TTF))
 	if err != nil {
 		return fmt.Errorf("load font: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 
-	g := &game{opts: opts, info: info, rem: newRemote(info), feed: &frameFeed{ring: ring}, font: src,
+	g := &game{opts: opts, info: info, rem: rem, feed: &frameFeed{ring: src}, font: fontSrc, net: net,
 		linear: opts.Filter != "nearest", local: map[pkey]localValue{}, started: time.Now()}
 	if !opts.NoAudio {
 		// The device opens when the session first publishes audio (most chains have none).
@@ -103,9 +128,12 @@ func Run(opts Options) error {
 			}
 		}()
 	}
-	if opts.Owned {
+	switch {
+	case opts.Owned:
 		g.status("session %s - closing this window ends the run", info.ID)
-	} else {
+	case net != nil:
+		g.status("attached to session %s at %s - closing this window leaves it running", info.ID, opts.URL)
+	default:
 		g.status("attached to session %s - closing this window leaves it running", info.ID)
 	}
 	go g.rem.run(ctx, 250*time.Millisecond)
@@ -147,6 +175,7 @@ type game struct {
 	info   session.Info
 	rem    *remote
 	feed   *frameFeed
+	net    *network                      // a session on another machine (nil: on this one)
 	player atomic.Pointer[player.Player] // set once audio arrives
 	font   *text.GoTextFaceSource
 
@@ -272,6 +301,9 @@ func (g *game) Update() error {
 			}
 			fmt.Fprintf(out, "preview: %d of %d session frames shown in %.2fs: %.1f fps shown, %.1f draws/s, frame %dx%d\n",
 				g.measureCount, g.frameN-g.measureFirst, el.Seconds(), float64(g.measureCount)/el.Seconds(), float64(g.draws)/el.Seconds(), g.frameW, g.frameH)
+			if g.net != nil {
+				fmt.Fprintln(out, g.net.report())
+			}
 			return ebiten.Termination
 		}
 	}
@@ -311,10 +343,10 @@ func (g *game) keys() error {
 			return nil
 		}
 		if g.state.Paused {
-			g.rem.do(func(ctx context.Context, c *session.Client) error { return c.Resume(ctx) })
+			g.rem.do(func(ctx context.Context, c control) error { return c.Call(ctx, session.OpResume, nil, nil) })
 			g.status("resumed")
 		} else {
-			g.rem.do(func(ctx context.Context, c *session.Client) error { return c.Pause(ctx) })
+			g.rem.do(func(ctx context.Context, c control) error { return c.Call(ctx, session.OpPause, nil, nil) })
 			g.status("paused")
 		}
 	case just(ebiten.KeyF):
@@ -357,14 +389,24 @@ func (g *game) reload() {
 	}
 	st := g.state.Stages[g.stage]
 	stage, plugin, id := st.Index, st.Plugin, st.Pipeline.ID
-	g.status("reloading %s...", id)
-	g.rem.do(func(ctx context.Context, c *session.Client) error {
-		if err := c.Reload(ctx, stage, plugin); err != nil {
+	g.status("reloading %s (a linked plugin is rebuilt first)...", id)
+	g.rem.do(func(ctx context.Context, c control) error {
+		var res session.ReloadResult
+		if err := c.Call(ctx, session.OpReload, session.ReloadArgs{Stage: stage, Plugin: plugin}, &res); err != nil {
 			return err
 		}
-		g.rem.message("reloaded %s", id)
+		g.rem.message("%s", reloadStatus(id, res))
 		return nil
 	})
+}
+
+// reloadStatus is the status line after R: the session's own account of the reload (was it
+// rebuilt or reloaded as it is on disk), or a plain one from an older session.
+func reloadStatus(id string, res session.ReloadResult) string {
+	if res.Message != "" {
+		return res.Message
+	}
+	return "reloaded " + id
 }
 
 // panelSig is what the panel shows: it is redrawn only when this changes (the screen is not

@@ -156,5 +156,14 @@ func (c *Client) SaveFrame(ctx context.Context, path string) (SaveFrameResult, e
 // Reload asks the session to reload the plugin of a stage (answered by the plugin manager's
 // handler; sessions without one answer ErrReloadUnavailable).
 func (c *Client) Reload(ctx context.Context, stage int, plugin string) error {
-	return c.Call(ctx, OpReload, ReloadArgs{Stage: stage, Plugin: plugin}, nil)
+	_, err := c.ReloadStage(ctx, stage, plugin)
+	return err
+}
+
+// ReloadStage is Reload returning the session's answer: what the reload did, in words (a
+// linked plugin is rebuilt from its folder first; another library is reloaded as it is).
+func (c *Client) ReloadStage(ctx context.Context, stage int, plugin string) (ReloadResult, error) {
+	var r ReloadResult
+	err := c.Call(ctx, OpReload, ReloadArgs{Stage: stage, Plugin: plugin}, &r)
+	return r, err
 }

@@ -176,6 +176,14 @@ type ReloadArgs struct {
 	Plugin string `json:"plugin"`
 }
 
+// ReloadResult is the part of OpReload's answer a preview shows.
+type ReloadResult struct {
+	// Rebuilt is true when the plugin was rebuilt from its sources first.
+	Rebuilt bool `json:"rebuilt"`
+	// Message says what was done ("reloaded NAME: stage 0 (ID) runs the new build").
+	Message string `json:"message"`
+}
+
 // Schema converts a loader pipeline to its wire form.
 func Schema(p *loader.Pipeline) PipelineSchema {
 	s := PipelineSchema{ID: p.ID, Name: p.Name, Description: p.Description, Version: p.Version,

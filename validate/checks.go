@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/scopenative/scope/loader"
@@ -190,3 +191,15 @@ func (p *plan) pipeline(id string) *planPipeline {
 	}
 	return nil
 }
+
+// quickIDs are the checks QuickOnly selects.
+const quickIDs = "dlopen|exports|abi-version|register|descriptor|defaults|sizes|input-unmodified|write-outside-output"
+
+// QuickOnly selects (as Options.Only) the quick checks `scope run --watch` runs before it
+// swaps a rebuilt plugin in: the library loads, exports only the entry point, speaks this
+// ABI and registers sound descriptors; each pipeline's defaults are valid; and every mode
+// survives odd frame sizes without touching its input or writing outside its output. The
+// other checks (pitch, determinism, parameter fuzzing, wrong call order, memory growth,
+// registering twice, unknown extensions, float output, enum keys, ranges) run right after the
+// swap, while the new build already runs.
+func QuickOnly() *regexp.Regexp { return regexp.MustCompile(`^(` + quickIDs + `)$`) }

@@ -536,3 +536,29 @@ func TestV10PluginValidates(t *testing.T) {
 		t.Error("the abi-version check does not report the plugin's ABI 1.0")
 	}
 }
+
+// TestQuickOnlyNamesRealChecks: every id QuickOnly selects is a check, and the checks it
+// leaves for after the swap include the slow ones, so a renamed check cannot silently drop
+// out of watch mode's quick pass.
+func TestQuickOnlyNamesRealChecks(t *testing.T) {
+	ids := map[string]bool{}
+	for _, c := range validate.Checks() {
+		ids[c.ID] = true
+	}
+	for _, id := range strings.Split(validate.QuickIDs, "|") {
+		if !ids[id] {
+			t.Errorf("QuickOnly selects %q, which is no check", id)
+		}
+	}
+	q := validate.QuickOnly()
+	for _, id := range []string{"sizes", "dlopen", "input-unmodified"} {
+		if !q.MatchString(id) {
+			t.Errorf("QuickOnly leaves out %s", id)
+		}
+	}
+	for _, id := range []string{"param-fuzz", "memory-growth", "pitch", "deterministic", "sizes-x"} {
+		if q.MatchString(id) {
+			t.Errorf("QuickOnly selects %s, a check for after the swap", id)
+		}
+	}
+}

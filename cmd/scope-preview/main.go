@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/scopenative/scope/render"
@@ -26,6 +27,10 @@ func main() {
 	flag.IntVar(&opts.Height, "height", 720, "initial window height (logical pixels)")
 	flag.BoolVar(&opts.NullAudio, "null-audio", false, "play audio into miniaudio's null backend (no sound card)")
 	flag.BoolVar(&opts.NoAudio, "no-audio", false, "do not play audio")
+	flag.StringVar(&opts.URL, "url", "", "attach to a session of the `scope serve` at this `URL` (http[s]://HOST:PORT) instead of one on this machine")
+	tokenFile := flag.String("token-file", "", "read the server's bearer token from this `file` (default: $SCOPE_TOKEN)")
+	flag.IntVar(&opts.Quality, "quality", 0, "JPEG `quality` (1-100) of network frames (default: the server's, 85)")
+	flag.BoolVar(&opts.Lossless, "lossless", false, "network frames as PNG instead of JPEG")
 	flag.DurationVar(&opts.Report, "report", 0, "measure the shown frame rate for this `long`, print it and close (benchmarks)")
 	// Hidden (no usage line): a CPU profile (pprof) of the window, and a file receiving every
 	// status line the window shows (the key test reads the path S saved to from it).
@@ -53,6 +58,19 @@ func main() {
 			os.Exit(2)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	opts.Token = os.Getenv("SCOPE_TOKEN")
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scope-preview: --token-file: %v\n", err)
+			os.Exit(2)
+		}
+		opts.Token = strings.TrimSpace(string(b))
+	}
+	if opts.Quality < 0 || opts.Quality > 100 {
+		fmt.Fprintf(os.Stderr, "scope-preview: --quality %d: give 1 to 100\n", opts.Quality)
+		os.Exit(2)
 	}
 	if opts.Filter != "linear" && opts.Filter != "nearest" {
 		fmt.Fprintf(os.Stderr, "scope-preview: --filter %q: use linear or nearest\n", opts.Filter)

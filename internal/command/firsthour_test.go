@@ -140,8 +140,8 @@ func TestFrei0rQuirkNotesOnlyWhereAsked(t *testing.T) {
 	env := func() map[string]string { return map[string]string{"SCOPE_PLUGIN_PATH": lib} }
 	const note = "frei0r: skipped frei0r plugin pr0be"
 	for _, args := range [][]string{
-		{"run", "color-generator", "--load-param", "width=8,height=8"},
-		{"run", "-q", "color-generator", "--load-param", "width=8,height=8"},
+		{"run", "color-generator", "--load-param", "width=8,height=8", "--frames", "1"},
+		{"run", "-q", "color-generator", "--load-param", "width=8,height=8", "--frames", "1"},
 		{"pipelines", "invert"},
 	} {
 		code, _, stderr := scopeEnv(t, env(), args...)

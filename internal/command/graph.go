@@ -314,7 +314,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	defer sess.finish()
-	opts, err := sourceOptions(cmd)
+	opts, err := a.sourceOptions(cmd)
 	if err != nil {
 		return err
 	}
@@ -351,7 +351,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 				sink = publishSink{sess}
 				published = true
 			} else {
-				l := &lazySink{ctx: ctx, spec: n.Spec, fps: cmd.Float("fps")}
+				l := &lazySink{ctx: ctx, spec: n.Spec, opts: encodeOptions(cmd)}
 				run.sinks = append(run.sinks, l)
 				run.sinkNames = append(run.sinkNames, n.Name)
 				sink = l

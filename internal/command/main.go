@@ -18,6 +18,7 @@ import (
 
 	"github.com/scopenative/scope/catalog"
 	"github.com/scopenative/scope/loader"
+	scopesession "github.com/scopenative/scope/session"
 )
 
 // Exit codes.
@@ -49,6 +50,8 @@ type IO struct {
 // app carries what every subcommand needs.
 type app struct {
 	io IO
+	// hosted, when set, is told the session of a `scope run` once it is up (scope serve).
+	hosted func(*scopesession.Host)
 }
 
 // Main runs the scope CLI with args (args[0] is the program name) and returns the exit code.
@@ -111,8 +114,10 @@ func (a *app) root() *cli.Command {
 			a.benchCommand(),
 			a.sessionsCommand(),
 			a.previewCommand(),
+			a.serveCommand(),
 			a.pluginCommand(),
 			a.doctorCommand(),
+			a.devicesCommand(),
 		},
 	}
 }
@@ -182,6 +187,6 @@ func (a *app) openCatalogWith(cmd *cli.Command, logger *slog.Logger, pool *loade
 	paths = append(paths, bundledPluginDirs()...)
 	cat := catalog.Open(paths, loader.Options{Logger: logger, Pool: pool})
 	cat.Failed = append(stateFailed, cat.Failed...)
-	explainInstalled(cat, byPath)
+	a.explainInstalled(cmd, cat, byPath)
 	return cat
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/urfave/cli/v3"
 
 	"github.com/scopenative/scope/catalog"
-	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/plugins/build"
 	"github.com/scopenative/scope/plugins/hotswap"
 	"github.com/scopenative/scope/plugins/index"
@@ -54,8 +53,10 @@ func (a *app) pluginManageCommands() []*cli.Command {
 		{
 			Name:  "list",
 			Usage: "list installed plugins, their source, pipelines, load errors and available updates",
-			Description: "Updates are checked concurrently (git: the followed branch or tag moved; index: a newer\n" +
-				"version) and cached for 10 minutes; a check that fails shows \"unknown\".",
+			Description: "Updates are checked concurrently and cached for 10 minutes: a branch that moved, or a newer\n" +
+				"index version, is \"update available\"; a commit, a tag or name==version is \"pinned\" (with the\n" +
+				"newer tag or version, if any); a check that fails shows \"unknown\". 'update' does what this says.\n" +
+				"A plugin hidden by a --plugin or " + catalog.EnvPath + " library of the same pipeline is named.",
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 				&cli.BoolFlag{Name: "refresh", Usage: "check for updates now, ignoring the cache"},
@@ -65,7 +66,7 @@ func (a *app) pluginManageCommands() []*cli.Command {
 		},
 		{
 			Name:      "update",
-			Usage:     "install the newest build of a plugin's source (the followed branch or tag, or the index's latest)",
+			Usage:     "install the newest build of a plugin's source (the followed branch, or the index's latest); pins (commit, tag, name==version) and linked folders stay as they are, and it says why",
 			ArgsUsage: "NAME",
 			Flags: []cli.Flag{verbose, noSandbox,
 				&cli.BoolFlag{Name: "all", Usage: "update every installed plugin"}},
@@ -194,6 +195,7 @@ func (a *app) pluginFailure(cmd *cli.Command, err error) error {
 			fmt.Fprintln(a.io.Err)
 		}
 		fmt.Fprintln(a.io.Err, "---")
+		be.Shown = true // the error below need not repeat part of it
 	}
 	return fmt.Errorf("%w\nnothing was changed", err)
 }
@@ -224,6 +226,14 @@ func (a *app) pluginInstall(ctx context.Context, cmd *cli.Command) error {
 	}
 	pl := res.Plugin
 	fmt.Fprintf(a.io.Out, "installed %s from %s\n  pipelines: %s\n", nameVersion(pl), describeSource(pl), strings.Join(pl.Pipelines, ", "))
+	for _, n := range res.Notes {
+		fmt.Fprintf(a.io.Err, "note: %s\n", n)
+	}
+	cat := a.openCatalog(cmd)
+	if note := a.shadowNote(cmd, cat, *pl, res.Library); note != "" {
+		fmt.Fprintf(a.io.Err, "warning: %s\n", note)
+	}
+	cat.Close()
 	if res.Previous != nil {
 		a.swapSessions(ctx, *res.Previous, res.Library, "")
 	}
@@ -267,6 +277,8 @@ type pluginListEntry struct {
 	// Runs is how scope run runs its pipelines by default: installed plugins run isolated,
 	// in plugin host children (see docs/isolation.md; --in-process overrides it).
 	Runs string `json:"runs"`
+	// Hidden says which library on the search path provides the plugin's pipelines instead.
+	Hidden string `json:"hidden,omitempty"`
 }
 
 func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
@@ -278,12 +290,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	// Load each library as the other commands would, to report the broken ones.
-	var paths []string
-	for _, p := range st.Plugins {
-		paths = append(paths, m.Store().LibPath(p.Library))
-	}
-	cat := catalog.Open(paths, loader.Options{Logger: a.logger(cmd)})
+	// Load the search path as the other commands would, to report the broken and the
+	// hidden plugins.
+	cat := a.openCatalog(cmd)
 	defer cat.Close()
 	failed := map[string]string{}
 	for _, f := range cat.Failed {
@@ -296,6 +305,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	entries := []pluginListEntry{}
 	for _, p := range st.Plugins {
 		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)], Runs: "isolated"}
+		if note := a.shadowNote(cmd, cat, p, e.LibraryPath); note != "" {
+			e.Hidden, e.Error = note, ""
+		}
 		if u, ok := updates[p.Name]; ok {
 			e.Update = &u
 		}
@@ -326,6 +338,9 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 		if e.Error != "" {
 			fmt.Fprintf(a.io.Out, "%s failed to load: %s\n", e.Name, e.Error)
 		}
+		if e.Hidden != "" {
+			fmt.Fprintf(a.io.Out, "warning: %s\n", e.Hidden)
+		}
 	}
 	return nil
 }
@@ -334,21 +349,10 @@ func updateText(u *manager.UpdateStatus) string {
 	if u == nil {
 		return "not checked"
 	}
-	switch u.State {
-	case manager.UpdateAvailable:
-		l := u.Latest
-		if len(l) == 40 {
-			l = l[:7]
-		}
-		return "update available (" + l + ")"
-	case manager.UpToDate:
-		return "up to date"
-	case manager.UpdatePinned:
-		return "pinned to a commit"
-	case manager.UpdateLinked:
-		return "linked (use reload)"
+	if u.State == manager.UpdateUnknown {
+		return "unknown (" + truncate(u.Error, 60) + ")"
 	}
-	return "unknown (" + truncate(u.Error, 60) + ")"
+	return u.Describe()
 }
 
 func (a *app) pluginUpdate(ctx context.Context, cmd *cli.Command) error {
@@ -388,7 +392,7 @@ func (a *app) pluginUpdate(ctx context.Context, cmd *cli.Command) error {
 			continue
 		}
 		if !res.Changed {
-			fmt.Fprintf(a.io.Out, "%s is up to date (%s)\n", name, describeSource(res.Plugin))
+			fmt.Fprintf(a.io.Out, "%s stays as it is (%s): %s\n", name, describeSource(res.Plugin), strings.Join(res.Notes, "; "))
 			continue
 		}
 		fmt.Fprintf(a.io.Out, "updated %s %s -> %s from %s\n", name, res.Previous.Version, res.Plugin.Version, describeSource(res.Plugin))
@@ -568,10 +572,15 @@ func installedLibraries(dir string) ([]string, map[string]store.Plugin, []catalo
 	return paths, byPath, nil
 }
 
-// explainInstalled rewrites the failures of installed libraries to name the plugin.
-func explainInstalled(cat *catalog.Catalog, byPath map[string]store.Plugin) {
+// explainInstalled rewrites the failures of installed libraries to name the plugin, or, when
+// another library on the search path provides the plugin's pipelines, which one and why.
+func (a *app) explainInstalled(cmd *cli.Command, cat *catalog.Catalog, byPath map[string]store.Plugin) {
 	for i, f := range cat.Failed {
 		if p, ok := byPath[f.Path]; ok {
+			if note := a.shadowNote(cmd, cat, p, f.Path); note != "" {
+				cat.Failed[i].Err = errors.New(note)
+				continue
+			}
 			cat.Failed[i].Err = fmt.Errorf("installed plugin %s %s (%s): %w; reinstall it with 'scope plugin update %s' or remove it with 'scope plugin uninstall %s'",
 				p.Name, p.Version, describeSource(&p), f.Err, p.Name, p.Name)
 		}
@@ -583,8 +592,20 @@ func explainInstalled(cat *catalog.Catalog, byPath map[string]store.Plugin) {
 // down), refusing it when any check fails. The reason is the failed checks and the summary;
 // with verbose, the whole report.
 func validateForInstall(verbose bool) func(ctx context.Context, path string) (*manager.Validated, error) {
+	return validateWith(verbose, validate.Options{})
+}
+
+// validateQuick is validateForInstall with only validate.QuickOnly's checks, for `scope run
+// --watch`: the rest run after the swap (see fullValidateAfterSwap).
+func validateQuick(verbose bool) func(ctx context.Context, path string) (*manager.Validated, error) {
+	return validateWith(verbose, validate.Options{Only: validate.QuickOnly()})
+}
+
+// validateWith returns a validation step that runs validate.Run with opts and refuses a
+// library that fails a check.
+func validateWith(verbose bool, opts validate.Options) func(ctx context.Context, path string) (*manager.Validated, error) {
 	return func(ctx context.Context, path string) (*manager.Validated, error) {
-		rep, err := validate.Run(ctx, path, validate.Options{})
+		rep, err := validate.Run(ctx, path, opts)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/scopenative/scope/audio"
 	"github.com/scopenative/scope/catalog"
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/frame"
@@ -52,7 +53,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
 			stopGraceFlag(),
-		}, append(append(append(sessionFlags(), watchFlag()), graphFlags()...), isolateFlags()...)...),
+		}, append(append(append(append(sessionFlags(), watchFlag()), graphFlags()...), liveIOFlags()...), isolateFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -262,7 +263,7 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 
 // openIO opens the source (for a video-mode chain) and the sink.
 func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
-	opts, err := sourceOptions(cmd)
+	opts, err := a.sourceOptions(cmd)
 	if err != nil {
 		return err
 	}
@@ -289,10 +290,11 @@ func (a *app) openIO(ctx context.Context, cmd *cli.Command, s *session) error {
 	return nil
 }
 
-// sourceOptions maps the run's source flags (--fps, --frames, --skip-gaps, --max-frame-size,
-// --size) to the options every source of the run is opened with.
-func sourceOptions(cmd *cli.Command) (media.SourceOptions, error) {
+// sourceOptions maps the run's source flags (--fps, --frames, --skip-gaps, --loop,
+// --max-frame-size, --size) to the options every source of the run is opened with.
+func (a *app) sourceOptions(cmd *cli.Command) (media.SourceOptions, error) {
 	opts := media.SourceOptions{FPS: cmd.Float("fps"), Repeat: cmd.Int("frames") > 0, SkipGaps: cmd.Bool("skip-gaps")}
+	a.liveSourceOptions(cmd, &opts)
 	if m := cmd.String("max-frame-size"); m != "" {
 		l, err := media.ParseLimits(m)
 		if err != nil {
@@ -351,8 +353,10 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	}
 	// A single image takes one frame and ends, whatever the mode and the source (writing
 	// it again for every frame of an endless test pattern would never end); any other
-	// headless run without --frames goes on until its source ends or it is stopped.
-	if frames == 0 && isStill(output) && !cmd.Bool("preview") {
+	// headless run without --frames goes on until its source ends or it is stopped, and so
+	// does a session served by `scope serve`.
+	live := cmd.Bool("preview") || a.hosted != nil
+	if frames == 0 && isStill(output) && !live {
 		frames = 1
 	}
 
@@ -396,11 +400,14 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	}
 	// The sink's format is the last pipeline's output, known after the first prepare: open
 	// it lazily on the first frame.
-	lazy := &lazySink{ctx: ctx, spec: output, fps: cmd.Float("fps")}
+	lazy := &lazySink{ctx: ctx, spec: output, opts: a.sinkOptions(ctx, cmd, s)}
 	cfg.Sink = lazy
 	s.sink = lazy
 	cfg.OnFrame = sess.onFrame
-	cfg.OnAudio = sess.onAudio
+	cfg.OnAudio = func(stage int, au *loader.Audio) {
+		sess.onAudio(stage, au)
+		lazy.writeAudio(au, a.io.Err)
+	}
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return usageError{err}
@@ -468,14 +475,18 @@ func noFrames(output string, hasInput bool, failed int) error {
 type lazySink struct {
 	ctx    context.Context
 	spec   string
-	fps    float64
+	opts   media.SinkOptions
 	sink   media.Sink
 	opened bool // a frame reached the sink
+
+	conv     audio.Converter // the chain's audio, for a sink that muxes it
+	pending  []float32       // audio that came before the first frame
+	audioErr bool
 }
 
 func (l *lazySink) Write(f *frame.Frame) error {
 	if l.sink == nil {
-		s, err := media.CreateSink(l.ctx, l.spec, f.Format, media.SinkOptions{FPS: l.fps})
+		s, err := media.CreateSink(l.ctx, l.spec, f.Format, l.opts)
 		if err != nil {
 			return fmt.Errorf("open output: %w", err)
 		}

@@ -2,6 +2,7 @@ package command
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/plugins/hotswap"
+	"github.com/scopenative/scope/plugins/manager"
 	"github.com/scopenative/scope/plugins/store"
 	"github.com/scopenative/scope/plugins/watch"
 	scopesession "github.com/scopenative/scope/session"
@@ -36,10 +38,12 @@ func (a *app) startReload(ctx context.Context, cmd *cli.Command, eng *engine.Eng
 	r := &reloadRun{swapper: hotswap.New(eng, loader.Options{Logger: a.logger(cmd)}, func(msg string) {
 		fmt.Fprintf(a.io.Err, "%s\n", msg)
 	})}
+	r.swapper.SetRebuilder(a.stageRebuilder(cmd, eng))
 	if host != nil {
 		r.swapper.Register(host.Server())
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
+	a.warnHidden(cmd, eng)
 	if cmd.Bool("watch") {
 		a.startWatch(ctx, cmd, eng, r)
 	}
@@ -98,32 +102,100 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 // watchRebuild rebuilds one linked plugin and swaps it into this run.
 func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Swapper, name, storeDir string) {
 	fmt.Fprintf(a.io.Err, "change in %s: rebuilding\n", name)
-	p := newProgress(a.io.Err)
-	m, err := a.pluginManager(cmd, p)
+	req, err := a.rebuildRequest(ctx, cmd, name, storeDir, validateQuick(false))
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil {
-		p.Done()
 		fmt.Fprintf(a.io.Err, "warning: --watch: %v\n", err)
 		return
 	}
+	res, err := sw.Apply(ctx, req)
+	if err != nil || len(res.Swapped) == 0 || req.Library == "" {
+		return
+	}
+	// The quick checks passed and the new build runs: now the rest of the validation, which
+	// `scope plugin install` and `reload` run before they swap.
+	if _, err := validateForInstall(false)(ctx, req.Library); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(a.io.Err, "warning: --watch: the new build of %s, now running, fails the full validation (the quick checks before the swap passed); fix it and save again:\n%v\n", name, err)
+	}
+}
+
+// rebuildRequest rebuilds the linked plugin name as `scope plugin reload` does (validating
+// the build with validate) and returns the
+// request that swaps it in (with Error set when the build or validation failed). err is set
+// only when there is nothing to rebuild (the manager is unusable, the plugin is gone).
+func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string, validate manager.ValidateFunc) (hotswap.Request, error) {
+	p := newProgress(a.io.Err)
+	defer p.Done()
+	m, err := a.pluginManager(cmd, p)
+	if err != nil {
+		return hotswap.Request{}, err
+	}
+	m = m.WithValidate(validate)
 	st, err := m.Installed()
 	var old *store.Plugin
 	if err == nil {
 		old = st.Find(name)
 	}
 	if old == nil {
-		p.Done()
-		fmt.Fprintf(a.io.Err, "warning: --watch: plugin %s is no longer installed\n", name)
-		return
+		return hotswap.Request{}, fmt.Errorf("plugin %s is no longer installed", name)
 	}
 	pipelines := slices.Clone(old.Pipelines)
 	res, err := m.Reload(ctx, name)
-	p.Done()
-	if ctx.Err() != nil {
-		return
-	}
 	if err != nil {
-		_, _ = sw.Apply(ctx, hotswap.Request{Plugin: name, Pipelines: pipelines, Error: err.Error()})
+		return hotswap.Request{Plugin: name, Pipelines: pipelines, Error: err.Error()}, nil
+	}
+	return hotswap.Request{Plugin: name, Library: res.Library, Pipelines: pipelines, StoreDir: storeDir}, nil
+}
+
+// stageRebuilder is the session's hotswap.Rebuilder: a stage that runs a linked plugin from
+// the store is rebuilt from its folder (the preview's R key then does what `scope plugin
+// reload` does); any other library is left to be reloaded as it is.
+func (a *app) stageRebuilder(cmd *cli.Command, eng *engine.Engine) hotswap.Rebuilder {
+	return func(ctx context.Context, stage int, lib string) (hotswap.Request, bool, error) {
+		dir := a.dataDir()
+		if dir == "" {
+			return hotswap.Request{}, false, nil
+		}
+		storeDir := filepath.Join(dir, store.LibDir)
+		if filepath.Dir(lib) != storeDir {
+			return hotswap.Request{}, false, nil
+		}
+		st, err := store.New(dir).Load()
+		if err != nil {
+			return hotswap.Request{}, false, nil
+		}
+		owner := st.Owner(eng.Instances()[stage].Pipeline().ID)
+		if owner == nil || !owner.Linked {
+			return hotswap.Request{}, false, nil
+		}
+		fmt.Fprintf(a.io.Err, "reload of stage %d requested: rebuilding %s\n", stage, owner.Name)
+		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir, validateForInstall(false))
+		if err == nil && req.Error != "" {
+			err = errors.New(req.Error)
+		}
+		req.Plugin = owner.Name
+		return req, true, err
+	}
+}
+
+// warnHidden says, for each stage whose pipeline an installed plugin provides but which runs
+// from another library found first on the search path, which file runs and why.
+func (a *app) warnHidden(cmd *cli.Command, eng *engine.Engine) {
+	dir := a.dataDir()
+	if dir == "" {
 		return
 	}
-	_, _ = sw.Apply(ctx, hotswap.Request{Plugin: name, Library: res.Library, Pipelines: pipelines, StoreDir: storeDir})
+	st, err := store.New(dir).Load()
+	if err != nil {
+		return
+	}
+	storeDir := filepath.Join(dir, store.LibDir)
+	for _, in := range eng.Instances() {
+		p := in.Pipeline()
+		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(p.Library().Path()) != storeDir {
+			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, p.Library().Path()))
+		}
+	}
 }

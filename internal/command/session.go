@@ -87,11 +87,11 @@ func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []engi
 	return s, nil
 }
 
-// live plays the source in real time for a previewed run: a pipeline slower than the source
+// live plays the source in real time for a previewed or served run: a pipeline slower than the source
 // drops frames at the source side (counted in the session's stats) instead of queueing them.
 // Headless runs read every frame, so files are processed whole.
 func (s *sessionRun) live(src media.Source) media.Source {
-	if src == nil || !s.cmd.Bool("preview") {
+	if src == nil || !s.cmd.Bool("preview") && s.a.hosted == nil {
 		return src
 	}
 	fps := s.cmd.Float("fps")
@@ -160,6 +160,9 @@ func (s *sessionRun) start(eng *engine.Engine, stop context.CancelFunc) error {
 		return nil
 	}
 	s.dropTo.Store(s.host)
+	if s.a.hosted != nil {
+		s.a.hosted(s.host)
+	}
 	if !s.cmd.Bool("preview") {
 		return nil
 	}
@@ -331,16 +334,22 @@ func (a *app) previewCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "preview",
 		Usage:     "open a preview window on a running session (closing it leaves the session running)",
-		ArgsUsage: "[SESSION]",
+		ArgsUsage: "[SESSION | URL]",
 		Description: "Attaches scope-preview to the only running session, or to the one with this id (see\n" +
 			"'scope sessions'). The window shows the output, parameter controls for every pipeline of\n" +
-			"the chain and live stats; closing it detaches without stopping the session.",
-		Flags: []cli.Flag{
+			"the chain and live stats; closing it detaches without stopping the session.\n\n" +
+			"With a URL it attaches to a session of a `scope serve` on another machine (see docs/http-api.md):\n" +
+			"  $ scope preview http://gpu-box:8000 --token-file ~/scope-token\n" +
+			"  $ scope preview http://gpu-box:8000/api/v1/sessions/ab12cd34 --quality 60",
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "filter", Value: "linear", Usage: "scaling filter: linear or nearest"},
-		},
+		}, remotePreviewFlags()...),
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.NArg() > 1 {
-				return usagef("preview takes at most one argument, a session id")
+				return usagef("preview takes at most one argument, a session id or a server URL")
+			}
+			if isServerURL(cmd.Args().First()) {
+				return a.previewRemote(ctx, cmd)
 			}
 			dir, err := scopesession.DefaultDir(a.io.Env)
 			if err != nil {

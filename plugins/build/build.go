@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -113,13 +114,50 @@ type Error struct {
 	Command string
 	Output  []byte
 	Err     error
+	// Shown is set once the full Output has been printed: Error then leaves the excerpt out.
+	Shown bool
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("build failed at %s (%s): %v%s", e.Step, e.Command, e.Err, tail(e.Output, 6))
+	msg := fmt.Sprintf("build failed at %s (%s): %v", e.Step, e.Command, e.Err)
+	if e.Shown {
+		return msg + " (the build's output is above)"
+	}
+	return msg + excerpt(e.Output, 6, 10)
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// errorLine matches the lines compilers start an error with: "file.c:38:23: error: ...",
+// "error[E0308]: ...", "error: ...", "fatal error: ...", Go's "./file.go:12:3: ...".
+var errorLine = regexp.MustCompile(`(?i)(^|[\s:])(fatal )?error(\[[A-Z]?[0-9]+\])?:|^\S+\.go:\d+:\d+: `)
+
+// excerpt returns, indented, the first error of out with the lines after it (at most
+// after), since the first error is the one to fix and later ones often follow from it;
+// when out holds no recognizable error line, its last n non-empty lines.
+func excerpt(out []byte, n, after int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	for i, l := range lines {
+		if !errorLine.MatchString(l) {
+			continue
+		}
+		start := i
+		if i > 0 && strings.Contains(lines[i-1], "In function") { // gcc names the function first
+			start = i - 1
+		}
+		end := min(len(lines), i+1+after)
+		var keep []string
+		for _, k := range lines[start:end] {
+			keep = append(keep, "    "+k)
+		}
+		more := ""
+		if end < len(lines) {
+			more = fmt.Sprintf("\n    ... (%d more lines; --verbose shows the full output)", len(lines)-end)
+		}
+		return "\n" + strings.Join(keep, "\n") + more
+	}
+	return tail(out, n)
+}
 
 // tail returns the last n non-empty lines of out, indented, for a one-screen message.
 func tail(out []byte, n int) string {

@@ -179,3 +179,83 @@ func TestProbeSandboxSaysWhy(t *testing.T) {
 		t.Fatalf("probe without bwrap: %v, %v", sb, err)
 	}
 }
+
+// TestErrorShowsTheFirstError: a C compile error's first error (file:line and its context)
+// stays in the message even when the compiler goes on for many lines; only the last six
+// lines used to be kept, which lost "posterize.c:38:23: error: expected ';'".
+func TestErrorShowsTheFirstError(t *testing.T) {
+	out := []byte(`[ 50%] Building C object CMakeFiles/posterize.dir/posterize.c.o
+/src/posterize.c: In function 'posterize_call':
+/src/posterize.c:38:23: error: expected ';' before 'for'
+   38 |     int levels = p->lv
+      |                       ^
+      |                       ;
+   39 |     for (int i = 0; i < n; i++) {
+/src/posterize.c:41:9: error: 'levels' undeclared (first use in this function)
+   41 |         levels++;
+      |         ^~~~~~
+/src/posterize.c:41:9: note: each undeclared identifier is reported only once
+gmake[2]: *** [CMakeFiles/posterize.dir/build.make:76: CMakeFiles/posterize.dir/posterize.c.o] Error 1
+gmake[1]: *** [CMakeFiles/Makefile2:83: CMakeFiles/posterize.dir/all] Error 2
+gmake: *** [Makefile:91: all] Error 2
+`)
+	e := &Error{Step: "compile", Command: "cmake --build", Output: out, Err: errors.New("exit status 2")}
+	msg := e.Error()
+	for _, want := range []string{"posterize.c:38:23: error: expected ';'", "In function 'posterize_call'", "int levels = p->lv"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+	if !strings.Contains(msg, "more lines") {
+		t.Errorf("message does not say the output was cut:\n%s", msg)
+	}
+	// Once the full output was printed, the message does not repeat part of it.
+	e.Shown = true
+	if msg := e.Error(); strings.Contains(msg, "posterize.c") || !strings.Contains(msg, "exit status 2") {
+		t.Errorf("after the output was shown: %s", msg)
+	}
+	// Output without an error line falls back to the last lines.
+	e = &Error{Step: "link", Command: "ld", Output: []byte("a\nb\nc\nlast words\n"), Err: errors.New("exit status 1")}
+	if msg := e.Error(); !strings.Contains(msg, "last words") {
+		t.Errorf("fallback lost the last line: %s", msg)
+	}
+	// Rust and Go errors are found too.
+	for _, first := range []string{"error[E0308]: mismatched types", "./plugin.go:12:3: undefined: foo"} {
+		e = &Error{Step: "compile", Command: "x", Output: []byte("   Compiling x\n" + first + "\n" + strings.Repeat("noise\n", 30)), Err: errors.New("exit status 1")}
+		if msg := e.Error(); !strings.Contains(msg, first) {
+			t.Errorf("first error %q lost:\n%s", first, msg)
+		}
+	}
+}
+
+// FuzzErrorExcerpt: the message of a build error never panics, keeps the first line that
+// looks like a compiler error, and quotes only lines of the output.
+func FuzzErrorExcerpt(f *testing.F) {
+	f.Add("a.c:1:2: error: x\nmore\n")
+	f.Add("noise\nerror[E0308]: mismatched\n")
+	f.Add("")
+	f.Add("\n\n\n")
+	f.Add("x.go:1:1: undefined: y")
+	f.Fuzz(func(t *testing.T, out string) {
+		e := &Error{Step: "compile", Command: "cc", Output: []byte(out), Err: errors.New("exit status 1")}
+		msg := e.Error()
+		lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+		for _, l := range lines {
+			if errorLine.MatchString(l) {
+				if !strings.Contains(msg, l) {
+					t.Errorf("the first error line %q is missing from %q", l, msg)
+				}
+				break
+			}
+		}
+		for _, q := range strings.Split(msg, "\n")[1:] {
+			q = strings.TrimPrefix(q, "    ")
+			if strings.HasPrefix(q, "... (") {
+				continue
+			}
+			if !strings.Contains(out, q) {
+				t.Errorf("message line %q is not from the output", q)
+			}
+		}
+	})
+}

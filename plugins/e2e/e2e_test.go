@@ -300,11 +300,23 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 		t.Fatalf("scope pipelines: invert comes from %q, want the plugin store", lib)
 	}
 	l := h.list()
-	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "up-to-date" || l.Plugins[0].Runs != "isolated" {
-		t.Fatalf("list after tag install: %+v", l)
+	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "pinned" || l.Plugins[0].Update.Latest != "" || l.Plugins[0].Runs != "isolated" {
+		t.Fatalf("list after tag install: %+v, want pinned to the tag with nothing newer", l)
 	}
-	// Installing the same name again is refused without --force.
-	if code, _, errs := h.scope("plugin", "install", r.url()+"@main"); code == 0 || !strings.Contains(errs, "already installed") {
+	// A newer tag: list shows it, update stays on the tag (it is a pin) and says how to move.
+	h.git(r.work, "tag", "v1.1.0", second)
+	h.git(r.work, "push", "-q", "--tags", r.bare)
+	if u := h.list("--refresh").Plugins[0].Update; u.State != "pinned" || u.Latest != "v1.1.0" {
+		t.Fatalf("list with a newer tag: %+v, want pinned with v1.1.0 shown", u)
+	}
+	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "stays as it is") || !strings.Contains(out, "newer tag v1.1.0") || !strings.Contains(out, "@v1.1.0") {
+		t.Fatalf("update of a tag install with a newer tag: %s", out)
+	}
+	if p := h.list().Plugins[0]; p.Source.Commit != first {
+		t.Fatalf("update moved the tag pin to %s", p.Source.Commit)
+	}
+	// Installing the same name again is refused without --force, and the error says --force.
+	if code, _, errs := h.scope("plugin", "install", r.url()+"@main"); code == 0 || !strings.Contains(errs, "already installed") || !strings.Contains(errs, "--force") {
 		t.Fatalf("second install: exit %d, %s", code, errs)
 	}
 	// At a commit: pinned.
@@ -341,7 +353,7 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 	if p := l.Plugins[0]; p.Source.Commit != third || p.Version != "1.2.0" || p.Update.State != "up-to-date" {
 		t.Fatalf("list after update: %+v", p)
 	}
-	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "invert is up to date") {
+	if out := h.mustScope("plugin", "update", "invert"); !strings.Contains(out, "invert stays as it is") || !strings.Contains(out, "up to date") {
 		t.Fatalf("second update: %s", out)
 	}
 	// A commit on another branch does not count.
@@ -783,4 +795,121 @@ func (h *harness) startRun(minFrames int, args ...string) (*sessionProbe, *syncB
 		time.Sleep(10 * time.Millisecond)
 	}
 	return probe, stderr
+}
+
+// TestInstalledPluginHiddenByPluginPath follows the README's old steps: with
+// SCOPE_PLUGIN_PATH naming a folder that has its own invert.so, an installed plugin providing
+// invert never runs. install, list and run each say which file wins and why.
+func TestInstalledPluginHiddenByPluginPath(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "myinvert")
+	h.pluginPackage(pkg, "myinvert", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	pp := filepath.Join(h.tmp, "build", "plugins")
+	if err := os.MkdirAll(pp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.pipelineFrom("invert"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shadow := filepath.Join(pp, "invert.so")
+	h.write(shadow, string(b))
+	env := []string{"SCOPE_PLUGIN_PATH=" + pp}
+	check := func(what, text string) {
+		t.Helper()
+		for _, want := range []string{"myinvert", "is hidden", shadow, "SCOPE_PLUGIN_PATH"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s does not say %q:\n%s", what, want, text)
+			}
+		}
+	}
+	code, out, errs := h.scopeWith(env, "plugin", "install", "--force", pkg)
+	if code != 0 {
+		t.Fatalf("install: exit %d\n%s%s", code, out, errs)
+	}
+	check("install", errs)
+	code, out, errs = h.scopeWith(env, "plugin", "list", "--offline")
+	if code != 0 {
+		t.Fatalf("list: exit %d\n%s%s", code, out, errs)
+	}
+	check("plugin list", out)
+	code, out, errs = h.scopeWith(env, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--frames", "2", "--output", "null", "--quiet")
+	if code != 0 {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errs)
+	}
+	check("run --watch", errs)
+	// Without the folder on the path nothing is hidden and nothing is said.
+	if code, out, errs := h.scope("plugin", "list", "--offline"); code != 0 || strings.Contains(out+errs, "hidden") {
+		t.Errorf("list without SCOPE_PLUGIN_PATH: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestStageReloadRebuildsLinkedPlugin is the preview's R key: it sends the session's reload
+// op for a stage with the stage's library path. For a linked plugin that used to reload the
+// stored library, so an edit never showed though the log said "runs the new build"; now the
+// session rebuilds the plugin from its folder first, as `scope plugin reload` does.
+func TestStageReloadRebuildsLinkedPlugin(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "rkey")
+	h.pluginPackage(pkg, "rkey", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	probe, runErr := h.startRun(3, "run", "invert", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "table[v] = 44; (void)r;")
+	info, err := probe.c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := probe.c.ReloadStage(ctx, 0, info.Stages[0].Plugin)
+	if err != nil {
+		t.Fatalf("reload stage 0: %v", err)
+	}
+	if !res.Rebuilt || !strings.Contains(res.Message, "runs the new build") {
+		t.Errorf("reload answer %+v, want a rebuild", res)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if px, constant := probe.frame(filepath.Join(h.tmp, "r.png")); constant && px == [3]uint8{44, 44, 44} {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the edit never showed after R; session said:\n%s", runErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A broken edit: the reload fails with the compiler's first error, the old build stays.
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = 44; (void)r;", "table[v] = 44 (void)r;")
+	if _, err := probe.c.ReloadStage(ctx, 0, info.Stages[0].Plugin); err == nil || !strings.Contains(err.Error(), "invert.c:") || !strings.Contains(err.Error(), "error") {
+		t.Errorf("reload of a broken edit: %v, want the compile error with file:line", err)
+	}
+	if px, _ := probe.frame(filepath.Join(h.tmp, "r.png")); px != [3]uint8{44, 44, 44} {
+		t.Errorf("after a failed rebuild the frames show %v, want the last good build's 44", px)
+	}
+}
+
+// TestRunWatchSwapsAfterQuickChecks: under --watch an edit that passes the quick checks but
+// fails a full one (output that changes from call to call fails "deterministic") is swapped
+// in at once, and the full validation that follows says so.
+func TestRunWatchSwapsAfterQuickChecks(t *testing.T) {
+	h := newHarness(t)
+	pkg := filepath.Join(h.tmp, "quick")
+	h.pluginPackage(pkg, "quick", "0.1.0")
+	h.mustScope("plugin", "install", pkg)
+	probe, runErr := h.startRun(3, "run", "invert", "--watch", "--input", "testsrc", "--size", "32x18", "--fps", "30", "--output", "null", "--quiet")
+	h.edit(filepath.Join(pkg, "invert.c"), "table[v] = (uint8_t)(r > 255 ? 255 : r);", "{ static unsigned n; table[v] = (uint8_t)(240 + n++ % 7); (void)r; }")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(runErr.String(), "fails the full validation") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no full-validation warning after the swap:\n%s", runErr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(runErr.String(), "deterministic") {
+		t.Errorf("the warning does not name the failed check:\n%s", runErr.String())
+	}
+	if px, _ := probe.frame(filepath.Join(h.tmp, "q.png")); px[0] < 240 || px[0] > 246 {
+		t.Errorf("the frames show %v, not the new build's 240..246", px)
+	}
 }

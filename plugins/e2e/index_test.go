@@ -58,8 +58,23 @@ func TestInstallFromIndex(t *testing.T) {
 		t.Fatalf("invert comes from %q, want the store", lib)
 	}
 	code, out, errs = with("plugin", "list")
-	if code != 0 || !strings.Contains(out, "1.1.0") {
-		t.Errorf("plugin list does not offer the index's 1.1.0 as an update: exit %d\n%s%s", code, out, errs)
+	if code != 0 || !strings.Contains(out, "pinned to version 1.0.0") || !strings.Contains(out, "1.1.0") {
+		t.Errorf("plugin list does not show the pin and the index's 1.1.0: exit %d\n%s%s", code, out, errs)
+	}
+	// update keeps the pin (no rebuild), agrees with list and says how to move it.
+	code, out, errs = with("plugin", "update", "invert")
+	if code != 0 || !strings.Contains(out, "stays as it is") || !strings.Contains(out, "install --force invert==1.1.0") || strings.Contains(errs, "will be built") {
+		t.Errorf("update of a pinned install: exit %d\n%s%s", code, out, errs)
+	}
+	// A bare name goes to the index even when the folder ./invert exists; the note says so.
+	cwd := filepath.Join(h.tmp, "cwd")
+	h.pluginPackage(filepath.Join(cwd, "invert"), "invert", "9.0.0")
+	cmd := h.command("plugin", "install", "--force", "invert")
+	cmd.Env = append(cmd.Env, "SCOPE_INDEX="+idx)
+	cmd.Dir = cwd
+	b, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(b), "installed invert 1.1.0") || !strings.Contains(string(b), "write ./invert") {
+		t.Errorf("bare name with a folder of that name: %v\n%s", err, b)
 	}
 	if code, _, errs := with("plugin", "uninstall", "invert"); code != 0 {
 		t.Fatalf("uninstall: %s", errs)
@@ -67,5 +82,18 @@ func TestInstallFromIndex(t *testing.T) {
 	code, out, errs = with("plugin", "install", "invert")
 	if code != 0 || !strings.Contains(out, "installed invert 1.1.0") {
 		t.Fatalf("install of the newest version: exit %d\n%s%s", code, out, errs)
+	}
+	if code, _, errs := with("plugin", "uninstall", "invert"); code != 0 {
+		t.Fatalf("uninstall: %s", errs)
+	}
+	// A linked folder (with the same pipeline, so invert goes first) is left alone by update --all (reload rebuilds it).
+	pkg := filepath.Join(h.tmp, "linked")
+	h.pluginPackage(pkg, "linked", "0.1.0")
+	if code, out, errs := with("plugin", "install", pkg); code != 0 {
+		t.Fatalf("install linked: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = with("plugin", "update", "--all")
+	if code != 0 || !strings.Contains(out, "linked stays as it is") || strings.Contains(errs, "linked will be built") {
+		t.Errorf("update --all rebuilt the linked plugin or did not say why not: exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -1,9 +1,10 @@
 // Package hotswap replaces the instances of a reloaded plugin in a running engine without
-// stopping its output: it loads the new library (a private copy, see loader.Open), creates
-// each new instance with the old one's mode and load-time values, carries over the runtime
-// values whose parameters still exist, hands the instances to engine.Swap (which switches
-// between two ticks while frames keep flowing from the old instances) and retires the old
-// library once its instances are closed. If anything fails before the swap, the old
+// stopping its output: off the frame loop it loads the new library (a private copy, see
+// loader.Open), creates each new instance with the old one's mode and load-time values,
+// carries over the runtime values whose parameters still exist and prepares it with the
+// stage's current input (engine.Inputs); it then hands the instances to engine.Swap, whose
+// swap between two ticks is a pointer exchange (the engine destroys the old instances off
+// its frame loop), and retires the old library once its instances are closed. If anything fails before the swap, the old
 // instances keep running and the error is reported.
 package hotswap
 
@@ -64,7 +65,19 @@ type Result struct {
 	// Error is set when the old instances kept running (a failed build, load or create).
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at"`
+	// Rebuilt is true when the plugin was rebuilt from its sources for this reload; false
+	// when a library file was loaded as it is on disk.
+	Rebuilt bool `json:"rebuilt"`
+	// Message is the outcome in words, as the session prints it (previews show it).
+	Message string `json:"message"`
 }
+
+// Rebuilder rebuilds the plugin behind a stage before a stage reload (the preview's R key):
+// given the stage and the path of the library it runs, it returns the Request that swaps in
+// the rebuilt library (as `scope plugin reload` would send), or handled false when that
+// library is not a linked plugin it can rebuild (the file is then reloaded as it is). A failed
+// build returns handled true and the error: nothing is swapped.
+type Rebuilder func(ctx context.Context, stage int, library string) (req Request, handled bool, err error)
 
 // Handler is what a session control server offers to register an operation
 // (session.Server satisfies it).
@@ -78,9 +91,18 @@ type Swapper struct {
 	opts   loader.Options
 	report func(string)
 
-	mu   sync.Mutex
-	libs []*loader.Library // opened by swaps; closed when retired or by Close
-	last *Result
+	mu      sync.Mutex
+	libs    []*loader.Library // opened by swaps; closed when retired or by Close
+	last    *Result
+	rebuild Rebuilder
+}
+
+// SetRebuilder makes stage reloads (Request.Stage set, Library empty) rebuild linked plugins
+// through r first, as `scope plugin reload` does.
+func (s *Swapper) SetRebuilder(r Rebuilder) {
+	s.mu.Lock()
+	s.rebuild = r
+	s.mu.Unlock()
 }
 
 // New returns a swapper for eng. opts open the new libraries; report, when set, is told
@@ -140,19 +162,32 @@ func (s *Swapper) finish(res *Result) {
 	s.mu.Lock()
 	s.last = res
 	s.mu.Unlock()
-	if s.report == nil {
-		return
+	var lines []string
+	switch {
+	case res.Error != "":
+		lines = append(lines, fmt.Sprintf("reload %s failed, the running version continues: %s", res.Plugin, res.Error))
+	case len(res.Swapped) == 0:
+		lines = append(lines, fmt.Sprintf("reload %s: no stage runs it; nothing was swapped", res.Plugin))
 	}
-	if res.Error != "" {
-		s.report(fmt.Sprintf("reload %s failed, the running version continues: %s", res.Plugin, res.Error))
-		return
+	what := "runs the new build"
+	if !res.Rebuilt {
+		what = "runs the library file as it is on disk (not rebuilt: it is not a linked plugin; rebuild it yourself, or install its folder linked)"
 	}
 	for _, sw := range res.Swapped {
-		msg := fmt.Sprintf("reloaded %s: stage %d (%s) runs the new build", res.Plugin, sw.Stage, sw.Pipeline)
+		msg := fmt.Sprintf("reloaded %s: stage %d (%s) %s", res.Plugin, sw.Stage, sw.Pipeline, what)
 		if len(sw.Dropped) > 0 {
 			msg += "; reset: " + strings.Join(sw.Dropped, "; ")
 		}
-		s.report(msg)
+		lines = append(lines, msg)
+	}
+	res.Message = strings.Join(lines, "\n")
+	if s.report != nil {
+		for _, l := range lines {
+			if res.Error == "" && len(res.Swapped) == 0 {
+				break // a watch or reload that no stage uses says nothing in the session
+			}
+			s.report(l)
+		}
 	}
 }
 
@@ -168,6 +203,21 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 	if req.Error != "" {
 		return fail(fmt.Errorf("%s", req.Error))
 	}
+	s.mu.Lock()
+	rebuild := s.rebuild
+	s.mu.Unlock()
+	if req.Stage != nil && req.Library == "" && rebuild != nil && *req.Stage >= 0 && *req.Stage < len(s.eng.Instances()) {
+		r, handled, err := rebuild(ctx, *req.Stage, s.eng.Instances()[*req.Stage].File())
+		if handled {
+			if err != nil {
+				res.Plugin = r.Plugin
+				return fail(fmt.Errorf("rebuild: %w", err))
+			}
+			req = r
+			res.Plugin = r.Plugin
+		}
+	}
+	res.Rebuilt = req.Stage == nil && req.Error == ""
 	var stages []int
 	if req.Stage != nil {
 		n := len(s.eng.Instances())
@@ -215,6 +265,11 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			return abort(fmt.Errorf("create the new %s: %w", np.ID, err))
 		}
 		news = append(news, in)
+		// Prepare it here, off the frame loop, with what the stage is fed now: its first
+		// prepare (where plugins allocate and build their tables) does not stall a tick.
+		if err := s.warm(i, in); err != nil {
+			return abort(fmt.Errorf("prepare the new %s: %w", np.ID, err))
+		}
 		res.Swapped = append(res.Swapped, Swapped{Stage: i, Pipeline: np.ID, Carried: carried, Dropped: dropped})
 	}
 	olds := map[*loader.Library]bool{}
@@ -241,6 +296,17 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
+// warm prepares a new instance for stage i with the input the stage was last prepared with
+// (nothing before the stage's first prepare: the engine then prepares it as usual).
+func (s *Swapper) warm(i int, in engine.Instance) error {
+	formats, memory, ok := s.eng.Inputs(i)
+	if !ok {
+		return nil
+	}
+	_, err := in.PrepareOn(formats, memory)
+	return err
+}
+
 // retire waits until the engine runs the new instances (it closes the old ones at the
 // swap), then closes the old libraries that no instance uses any more.
 func (s *Swapper) retire(stages []int, news []engine.Instance, olds map[*loader.Library]bool) {
@@ -258,11 +324,19 @@ func (s *Swapper) retire(stages []int, news []engine.Instance, olds map[*loader.
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for lib := range olds {
-		if lib.Close() == nil { // fails harmlessly while an instance is still open
-			s.mu.Lock()
-			s.libs = slices.DeleteFunc(s.libs, func(l *loader.Library) bool { return l == lib })
-			s.mu.Unlock()
+	// The engine destroys the old instances off its frame loop: a library closes once the
+	// last of them is gone (Close fails harmlessly while one is still open).
+	for len(olds) > 0 && time.Now().Before(deadline) {
+		for lib := range olds {
+			if lib.Close() == nil {
+				delete(olds, lib)
+				s.mu.Lock()
+				s.libs = slices.DeleteFunc(s.libs, func(l *loader.Library) bool { return l == lib })
+				s.mu.Unlock()
+			}
+		}
+		if len(olds) > 0 {
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }

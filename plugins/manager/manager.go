@@ -91,6 +91,14 @@ func New(o Options) *Manager {
 	return &Manager{o: o}
 }
 
+// WithValidate returns a manager like m that validates built libraries with v instead (the
+// quick checks of `scope run --watch`).
+func (m *Manager) WithValidate(v ValidateFunc) *Manager {
+	o := m.o
+	o.Validate = v
+	return &Manager{o: o}
+}
+
 // Store returns the manager's store.
 func (m *Manager) Store() *store.Store { return m.o.Store }
 
@@ -125,6 +133,9 @@ type Result struct {
 	Changed bool
 	// Library is the absolute path of the committed library.
 	Library string
+	// Notes are things the user should know about what was done (a bare name that is also
+	// a folder here, a pin that stays where it is).
+	Notes []string
 }
 
 // InstallOptions tune Install.
@@ -149,14 +160,20 @@ func (m *Manager) Install(ctx context.Context, spec string, opts InstallOptions)
 	err = m.transact(func(st *store.State, stage string) error {
 		r, err := m.install(ctx, st, stage, sp, func(name string) error {
 			if old := st.Find(name); old != nil && !opts.Replace {
-				return fmt.Errorf("plugin %s is %w (version %s from %s); use 'scope plugin update %s', or uninstall it first",
-					name, ErrAlreadyInstalled, old.Version, old.Source.Spec, name)
+				return fmt.Errorf("plugin %s is %w (version %s from %s); use 'scope plugin update %s', or --force to replace it with %s",
+					name, ErrAlreadyInstalled, old.Version, old.Source.Spec, name, sp)
 			}
 			return nil
 		})
 		res = r
 		return err
 	})
+	if sp.Note != "" {
+		if err != nil {
+			return res, fmt.Errorf("%w\nnote: %s", err, sp.Note)
+		}
+		res.Notes = append(res.Notes, sp.Note)
+	}
 	return res, err
 }
 
@@ -323,9 +340,10 @@ func describeGit(s store.Source) string {
 	return s.URL
 }
 
-// Update re-resolves the plugin's source (git: the followed branch or tag; index: the
-// latest version unless pinned) and installs the result when it changed. Linked plugins
-// are rebuilt (as Reload does).
+// Update brings a plugin to the newest build its source allows, as CheckUpdates sees it (see
+// the update states for what each kind of source follows): it installs only when the
+// check says an update is available (or could not tell); a pinned, linked or up-to-date
+// plugin is left as it is, with Changed false and a note saying why.
 func (m *Manager) Update(ctx context.Context, name string) (*Result, error) {
 	var res *Result
 	err := m.transact(func(st *store.State, stage string) error {
@@ -337,16 +355,19 @@ func (m *Manager) Update(ctx context.Context, name string) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		if !old.Linked && old.Source.Kind == source.KindGit {
-			m.step("check %s", old.Source.URL)
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			head, err := source.RemoteCommit(cctx, old.Source.URL, old.Source.RefKind, old.Source.Ref)
-			cancel()
-			if err == nil && head == old.Source.Commit {
-				o := *old
-				res = &Result{Plugin: &o, Previous: &o, Library: m.o.Store.LibPath(o.Library)}
-				return nil
-			}
+		if !old.Linked {
+			m.step("check %s", old.Source.Spec)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		status := m.check(cctx, *old, func(ctx context.Context) (*index.Index, error) { return index.Load(ctx, m.o.Index) })
+		cancel()
+		if status.State != UpdateAvailable && status.State != UpdateUnknown {
+			o := *old
+			res = &Result{Plugin: &o, Previous: &o, Library: m.o.Store.LibPath(o.Library), Notes: []string{status.Describe()}}
+			return nil
+		}
+		if status.State == UpdateAvailable && sp.Kind == source.KindIndex {
+			sp.Version = "" // the newest, as checked (a pin is never UpdateAvailable)
 		}
 		r, err := m.install(ctx, st, stage, sp, func(got string) error {
 			if got != name {
@@ -357,8 +378,9 @@ func (m *Manager) Update(ctx context.Context, name string) (*Result, error) {
 		if err != nil {
 			return err
 		}
-		if r.Previous != nil && !old.Linked && r.Previous.Source.Commit == r.Plugin.Source.Commit && r.Previous.Version == r.Plugin.Version {
+		if r.Previous != nil && r.Previous.Source.Commit == r.Plugin.Source.Commit && r.Previous.Version == r.Plugin.Version {
 			r.Changed = false
+			r.Notes = append(r.Notes, UpdateStatus{State: UpToDate}.Describe())
 		}
 		res = r
 		return nil

@@ -192,39 +192,63 @@ func isHex(s string) bool {
 }
 
 // RemoteCommit asks the remote where a followed ref points now (without cloning): the
-// branch's or tag's commit, or the default branch's for RefDefault. For RefCommit it
-// returns the pinned commit itself.
+// commit of the branch, tag or default branch refKind and ref name.
 func RemoteCommit(ctx context.Context, url, refKind, ref string) (string, error) {
 	if refKind == RefCommit {
 		return ref, nil
 	}
-	if err := needsGitBinary(url); err != nil {
+	refs, err := RemoteRefs(ctx, url)
+	if err != nil {
 		return "", err
 	}
+	return refs.Commit(url, refKind, ref)
+}
+
+// Refs are a remote's refs by full name ("refs/tags/v1^{}" for a peeled tag) and the commit
+// each points at ("HEAD" may instead point at "ref: NAME").
+type Refs map[string]string
+
+// RemoteRefs lists the remote's refs (without cloning).
+func RemoteRefs(ctx context.Context, url string) (Refs, error) {
+	if err := needsGitBinary(url); err != nil {
+		return nil, err
+	}
 	rem := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{Name: "origin", URLs: []string{url}})
-	refs, err := rem.ListContext(ctx, &git.ListOptions{PeelingOption: git.AppendPeeled})
+	list, err := rem.ListContext(ctx, &git.ListOptions{PeelingOption: git.AppendPeeled})
 	if err != nil {
-		return "", fmt.Errorf("list refs of %s: %w", url, err)
+		return nil, fmt.Errorf("list refs of %s: %w", url, err)
 	}
-	byName := map[string]*plumbing.Reference{}
-	for _, r := range refs {
-		byName[r.Name().String()] = r
+	refs := Refs{}
+	for _, r := range list {
+		if r.Type() == plumbing.SymbolicReference {
+			refs[r.Name().String()] = "ref: " + r.Target().String()
+			continue
+		}
+		refs[r.Name().String()] = r.Hash().String()
 	}
+	return refs, nil
+}
+
+// Commit is where the followed ref (refKind, ref) points in refs; url names the remote in
+// the error.
+func (refs Refs) Commit(url, refKind, ref string) (string, error) {
 	var name string
 	switch refKind {
+	case RefCommit:
+		return ref, nil
 	case RefBranch:
 		name = "refs/heads/" + ref
 	case RefTag:
 		name = "refs/tags/" + ref
-		if peeled, ok := byName[name+"^{}"]; ok {
-			return peeled.Hash().String(), nil
+		if peeled, ok := refs[name+"^{}"]; ok {
+			return peeled, nil
 		}
 	case RefDefault:
-		if head, ok := byName["HEAD"]; ok {
-			if head.Type() == plumbing.SymbolicReference {
-				name = head.Target().String()
+		if head, ok := refs["HEAD"]; ok {
+			if target, sym := strings.CutPrefix(head, "ref: "); sym {
+				name = target
 			} else {
-				return head.Hash().String(), nil
+				return head, nil
 			}
 		} else {
 			name = "refs/heads/" + ref
@@ -232,9 +256,21 @@ func RemoteCommit(ctx context.Context, url, refKind, ref string) (string, error)
 	default:
 		return "", fmt.Errorf("unknown ref kind %q", refKind)
 	}
-	r, ok := byName[name]
+	c, ok := refs[name]
 	if !ok {
 		return "", fmt.Errorf("%s no longer has %s %s", url, refKind, ref)
 	}
-	return r.Hash().String(), nil
+	return c, nil
+}
+
+// Tags returns the names of the remote's tags.
+func (refs Refs) Tags() []string {
+	var out []string
+	for name := range refs {
+		if t, ok := strings.CutPrefix(name, "refs/tags/"); ok && !strings.HasSuffix(t, "^{}") {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

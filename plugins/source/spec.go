@@ -31,6 +31,9 @@ type Spec struct {
 	Path string
 	// Name and Version are the index entry (index sources); Version may be empty (latest).
 	Name, Version string
+	// Note, when set, says how the spec could have been meant otherwise: a bare name that
+	// is also a folder in cwd goes to the index, and Note says to write ./name for the folder.
+	Note string
 }
 
 // String returns the spec in the form Parse reads.
@@ -79,9 +82,11 @@ var (
 //     optional @branch, @tag or @commit. Browser URLs of GitHub, GitLab and Bitbucket
 //     (.../tree/BRANCH, .../commit/SHA, .../releases/tag/TAG, .../-/tree/BRANCH, .../src/REF)
 //     are understood.
-//   - local: a folder holding a plugin package (installed linked); a non-bare git working
-//     copy given with @ref is cloned instead.
-//   - index: name or name==1.2.0.
+//   - local: a folder holding a plugin package (installed linked), written as a path:
+//     ./folder, ../folder, /abs/folder, ~/folder or anything with a slash; a non-bare git
+//     working copy given with @ref is cloned instead.
+//   - index: name or name==1.2.0. A bare name is always an index name, even when cwd holds
+//     a folder of that name (Note then says so and how to name the folder).
 func Parse(spec, cwd string) (Spec, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
@@ -98,7 +103,22 @@ func Parse(spec, cwd string) (Spec, error) {
 		url, ref := cutRef(spec, colon+1)
 		return Spec{Kind: KindGit, URL: url, Ref: ref}, nil
 	}
-	// A folder (possibly with @ref) or an index name.
+	// A bare name is an index name, never a folder: only a path names a folder.
+	if !looksLikePath(spec) {
+		if m := indexRE.FindStringSubmatch(spec); m != nil {
+			sp := Spec{Kind: KindIndex, Name: strings.ToLower(m[1]), Version: m[2]}
+			if fi, err := os.Stat(abs(m[1], cwd)); err == nil && fi.IsDir() {
+				sp.Note = fmt.Sprintf("%q is an index name; this folder also has a folder %s, which is not installed: to install the folder, write ./%s", spec, m[1], m[1])
+			}
+			return sp, nil
+		}
+		if p, _ := cutRef(spec, 0); !looksLikePath(p) {
+			if fi, err := os.Stat(abs(p, cwd)); err == nil && fi.IsDir() {
+				return Spec{}, fmt.Errorf("%q: a bare name is an index name (name or name==version); to install the folder %s, write ./%s", spec, p, spec)
+			}
+		}
+	}
+	// A folder (possibly with @ref).
 	path, ref := spec, ""
 	if _, err := os.Stat(abs(spec, cwd)); err != nil {
 		if p, r := cutRef(spec, 0); r != "" {
