@@ -194,8 +194,9 @@ func (a *app) warnHidden(cmd *cli.Command, eng *engine.Engine) {
 	storeDir := filepath.Join(dir, store.LibDir)
 	for _, in := range eng.Instances() {
 		p := in.Pipeline()
-		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(p.Library().Path()) != storeDir {
-			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, p.Library().Path()))
+		// in.File, not p.Library(): an isolated instance's library is loaded in its child.
+		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(in.File()) != storeDir {
+			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, in.File()))
 		}
 	}
 }

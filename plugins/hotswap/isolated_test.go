@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,7 +47,10 @@ func TestReloadKeepsAnIsolatedNodeIsolated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Config{Stages: []engine.Instance{old}, Source: endless{}, FPS: 200, Live: true})
+	var mu sync.Mutex
+	var last byte
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{old}, Source: endless{}, FPS: 200, Live: true,
+		OnFrame: func(f *frame.Frame) { mu.Lock(); last = f.Data[0]; mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +81,13 @@ func TestReloadKeepsAnIsolatedNodeIsolated(t *testing.T) {
 	}
 	if _, ok := e.Instances()[0].(*pluginhost.Instance); !ok {
 		t.Fatalf("after the reload stage 0 runs %T, want an isolated instance", e.Instances()[0])
+	}
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	got := last
+	mu.Unlock()
+	if got != 255 {
+		t.Fatalf("after the reload the output starts with %d, want 255 (the zero source inverted, not passed through)", got)
 	}
 	if old.State() != pluginhost.StateClosed {
 		t.Fatalf("the old isolated instance is %s, want closed", old.State())
