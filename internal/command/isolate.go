@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,14 +17,15 @@ import (
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/pluginhost"
+	"github.com/scopenative/scope/plugins/store"
 )
 
 // isolateFlags choose which pipelines of a run go into plugin host children.
 func isolateFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.BoolFlag{Name: "isolate", Usage: "run every pipeline in a plugin host child process: a crash, hang or leak restarts that child, and the run goes on (default: none; see docs/isolation.md)"},
+		&cli.BoolFlag{Name: "isolate", Usage: "run every pipeline in a plugin host child process: a crash, hang or leak restarts that child, and the run goes on (default: installed plugins only; see docs/isolation.md)"},
 		&cli.StringSliceFlag{Name: "isolate-only", Usage: "run only these pipeline `ID`s in plugin host children (repeatable; commas separate)"},
-		&cli.BoolFlag{Name: "in-process", Usage: "run every pipeline in this process, also graph nodes that say isolate = true"},
+		&cli.BoolFlag{Name: "in-process", Usage: "run every pipeline in this process, installed plugins too"},
 		&cli.DurationFlag{Name: "call-deadline", DefaultText: "4 frame intervals, 133ms without --fps", Usage: "an isolated call that takes longer is killed and its child restarted"},
 		&cli.DurationFlag{Name: "setup-deadline", Value: pluginhost.DefaultSetupDeadline, Usage: "an isolated child that takes longer to start, create or prepare is killed and restarted"},
 		&cli.StringFlag{Name: "child-memory", Value: "4GiB", Usage: "resident memory an isolated child may use before it is restarted (`SIZE` in MiB or GiB; 0: no limit)"},
@@ -32,7 +34,7 @@ func isolateFlags() []cli.Flag {
 
 // isolation says, per pipeline node, whether it runs isolated: --isolate and --in-process
 // decide for every node, then --isolate-only and a graph node's own isolate setting (nodes,
-// nil for a chain), then the default: in process (see docs/isolation.md for why).
+// nil for a chain), then the default: installed plugins isolated, the others in process.
 func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline, nodes []*bool) ([]bool, error) {
 	all, none, only := cmd.Bool("isolate"), cmd.Bool("in-process"), splitList(cmd.StringSlice("isolate-only"))
 	if all && none || (all || none) && len(only) > 0 {
@@ -43,6 +45,7 @@ func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline, nodes []
 			return nil, usagef("--isolate-only %s: the chain has no pipeline %s", id, id)
 		}
 	}
+	storeDir := filepath.Join(a.dataDir(), store.LibDir)
 	out := make([]bool, len(pipelines))
 	for i, p := range pipelines {
 		explicit := all || slices.Contains(only, p.ID)
@@ -56,6 +59,8 @@ func (a *app) isolation(cmd *cli.Command, pipelines []*loader.Pipeline, nodes []
 			out[i] = true
 		case node != nil:
 			out[i], explicit = *node, *node
+		default: // installed third-party plugins run isolated, everything else in process
+			out[i] = filepath.Clean(filepath.Dir(p.Library().Path())) == filepath.Clean(storeDir)
 		}
 		if out[i] && p.Memory&abi.MemoryHost == 0 {
 			if explicit {

@@ -274,8 +274,8 @@ type pluginListEntry struct {
 	LibraryPath string                `json:"library_path"`
 	Update      *manager.UpdateStatus `json:"update,omitempty"`
 	Error       string                `json:"error,omitempty"`
-	// Runs is how scope run runs its pipelines by default: in process ("in-process"; --isolate
-	// or a graph node's isolate = true runs them in plugin host children, docs/isolation.md).
+	// Runs is how scope run runs its pipelines by default: installed plugins run isolated,
+	// in plugin host children (see docs/isolation.md; --in-process overrides it).
 	Runs string `json:"runs"`
 	// Hidden says which library on the search path provides the plugin's pipelines instead.
 	Hidden string `json:"hidden,omitempty"`
@@ -304,7 +304,7 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	}
 	entries := []pluginListEntry{}
 	for _, p := range st.Plugins {
-		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)], Runs: "in-process"}
+		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)], Runs: "isolated"}
 		if note := a.shadowNote(cmd, cat, p, e.LibraryPath); note != "" {
 			e.Hidden, e.Error = note, ""
 		}
