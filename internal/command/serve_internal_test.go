@@ -13,8 +13,8 @@ func TestInstalledName(t *testing.T) {
 		"  fetch x\ninstalled my-invert 1.0.0 from git file:///r\n  pipelines: invert\n": "my-invert",
 		"installed solo\n": "solo",
 		"installed x 1.0 from folder /p\n  pipelines: invert\nwarning: installed plugin x (folder /p) is hidden: ... the installed one\n": "x",
-		"":                 "",
-		"nothing here":     "",
+		"":             "",
+		"nothing here": "",
 	} {
 		if got := installedName(out); got != want {
 			t.Errorf("installedName(%q) = %q, want %q", out, got, want)
