@@ -18,7 +18,7 @@ func TestOnAudio(t *testing.T) {
 	in := instance(t, lib, "tone", loader.ModeText, "frequency=441", "volume=0.5")
 	var calls, frames int
 	var all []float32
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{in}, Frames: 10,
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{in}, Frames: 10,
 		OnAudio: func(stage int, a *loader.Audio) {
 			calls++
 			if stage != 0 || a.SampleRate != 44100 || a.Channels != 1 || a.Frames != 1470 {
@@ -52,7 +52,7 @@ func TestSetPrompts(t *testing.T) {
 	var e *engine.Engine
 	var firsts []byte
 	// Serial: the prompt set from OnFrame must reach the very next call.
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{in}, Frames: 4, Serial: true,
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{in}, Frames: 4, Serial: true,
 		Prompts: []loader.Prompt{{Text: "red", Weight: 1}},
 		OnFrame: func(f *frame.Frame) {
 			firsts = append(firsts, f.Data[0])

@@ -32,7 +32,7 @@ func BenchmarkInvert1080p(b *testing.B) {
 	for i := range src.Data {
 		src.Data[i] = byte(i)
 	}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &rawSource{f: src}, Frames: b.N})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &rawSource{f: src}, Frames: b.N})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func BenchmarkChain4x1080p(b *testing.B) {
 	}{{"serial", true}, {"graph", false}} {
 		b.Run(mode.name, func(b *testing.B) {
 			lib := open(b, "invert")
-			var stages []*loader.Instance
+			var stages []engine.Instance
 			for i := 0; i < 4; i++ {
 				stages = append(stages, instance(b, lib, "invert", loader.ModeVideo, "intensity=0.5"))
 			}
@@ -92,7 +92,7 @@ func TestChainSpeedup(t *testing.T) {
 		t.Skip("needs two cores")
 	}
 	lib := open(t, "invert")
-	var stages []*loader.Instance
+	var stages []engine.Instance
 	for i := 0; i < 4; i++ {
 		stages = append(stages, instance(t, lib, "invert", loader.ModeVideo, "intensity=0.5"))
 	}

@@ -124,7 +124,7 @@ func runDevice(t *testing.T, dev engine.Device, f frame.Format, n, limit int, ch
 	}
 	t.Cleanup(func() { fake.Close() })
 	inv := open(t, "invert")
-	var stages []*loader.Instance
+	var stages []engine.Instance
 	for _, spec := range chain {
 		id, params, _ := strings.Cut(spec, ":")
 		lib := inv
@@ -294,7 +294,7 @@ func TestDeviceNeededWithoutDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	_, err = engine.New(engine.Config{Stages: []*loader.Instance{in}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
+	_, err = engine.New(engine.Config{Stages: []engine.Instance{in}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
 	if !errors.Is(err, engine.ErrConfig) || !strings.Contains(err.Error(), "invert-cuda needs CUDA memory") {
 		t.Errorf("engine.New without a device: %v", err)
 	}

@@ -239,7 +239,7 @@ func (e *Engine) AddNode(n Node, inputs, outputs []graph.Edge) error {
 func (e *Engine) RemoveNode(name string) error {
 	what := "remove node " + name
 	var bridge string
-	var closeNow *loader.Instance
+	var closeNow Instance
 	err := e.edit(what, false, nil, func(m *graph.Graph) error {
 		mn := m.Node(name)
 		if mn == nil {
@@ -288,7 +288,7 @@ func (e *Engine) RemoveNode(name string) error {
 // ReplaceNode replaces the instance of pipeline node name with in between two frames (Swap
 // by name, checked against the graph: the new pipeline must take the node's ports and
 // edges). On success the engine owns in; on error the caller still does.
-func (e *Engine) ReplaceNode(name string, in *loader.Instance) error {
+func (e *Engine) ReplaceNode(name string, in Instance) error {
 	what := "replace node " + name
 	var st *stage
 	var idx int

@@ -262,7 +262,7 @@ func quarterInvert(r, g, b byte) [3]byte {
 // undo each other's change (SetParam reads, checks and writes under one lock).
 func TestSetParamConcurrentKeys(t *testing.T) {
 	cg := instance(t, open(t, "color-generator"), "color-generator", 0, "width=8", "height=4")
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cg}})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cg}})
 	if err != nil {
 		t.Fatal(err)
 	}

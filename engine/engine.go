@@ -37,7 +37,7 @@ type Config struct {
 	// Stages are the chain's instances in order; the output of one is the input of the next.
 	// The first may be in text mode (it generates frames); every other one is in video mode.
 	// Leave it empty when Graph is set.
-	Stages []*loader.Instance
+	Stages []Instance
 	// Source feeds the first stage in video mode; it must be nil when the first stage is in
 	// text mode.
 	Source media.Source
@@ -81,6 +81,11 @@ type Config struct {
 	// that wrote at least one sample frame), right after that stage's call succeeded, from
 	// that stage's worker; the buffer is valid during the call only.
 	OnAudio func(stage int, a *loader.Audio)
+	// NewFrame, when set, allocates the frames of the graph's pools (nil, or a nil result:
+	// frame.New). A run with isolated nodes passes pluginhost.Frames.New, so that their
+	// children map the frames instead of copying them; a frame of a format no longer
+	// produced is not freed before the allocator is closed.
+	NewFrame func(frame.Format) *frame.Frame
 	// Device, when set, runs pipelines that ask for CUDA memory: the engine uploads host
 	// frames for them, keeps frames on the device between such pipelines and downloads only
 	// for host pipelines and the sink. When the last pipeline's output is on the device, its
@@ -101,7 +106,7 @@ type Graph struct {
 type Node struct {
 	Name     string
 	Source   media.Source
-	Instance *loader.Instance
+	Instance Instance
 	Sink     media.Sink // nil on a sink node discards
 	// IsSink marks a sink node (Sink may be nil to discard).
 	IsSink bool
@@ -119,7 +124,7 @@ type Engine struct {
 
 	mu        sync.Mutex
 	pending   map[*stage]loader.Values
-	swaps     map[*stage]*loader.Instance
+	swaps     map[*stage]Instance
 	paused    bool
 	prompts   []loader.Prompt // the prompts stages use, version promptVer
 	promptVer int
@@ -154,7 +159,7 @@ type stageInput struct {
 
 // stage is one pipeline node with its windows and buffers.
 type stage struct {
-	inst      *loader.Instance
+	inst      Instance
 	id        string
 	name      string
 	video     bool
@@ -173,6 +178,8 @@ type stage struct {
 	times    histogram
 	recent   time.Duration // moving average of recent call times, for live display
 	prepared bool          // prepared during the current tick
+	bypassed int           // frames passed through (or held) while the instance could not run
+	held     *buf          // an isolated text-mode node's last frame (graph runs)
 	calls    int
 	errors   int
 	failing  int // consecutive failed calls
@@ -198,7 +205,7 @@ var ErrConfig = errors.New("invalid chain")
 
 // New checks the chain or graph and prepares its nodes.
 func New(cfg Config) (*Engine, error) {
-	e := &Engine{cfg: cfg, pending: map[*stage]loader.Values{}, swaps: map[*stage]*loader.Instance{}, resume: make(chan struct{}), prompts: cfg.Prompts}
+	e := &Engine{cfg: cfg, pending: map[*stage]loader.Values{}, swaps: map[*stage]Instance{}, resume: make(chan struct{}), prompts: cfg.Prompts}
 	if cfg.Graph != nil {
 		if len(cfg.Stages) > 0 || cfg.Source != nil || cfg.Sink != nil {
 			return nil, fmt.Errorf("%w: give either a graph or Stages/Source/Sink, not both", ErrConfig)
@@ -261,7 +268,7 @@ func New(cfg Config) (*Engine, error) {
 }
 
 // ChainGraph is the graph of a chain: source (when not nil) -> stages in order -> sink.
-func ChainGraph(stages []*loader.Instance, src media.Source, sink media.Sink) *Graph {
+func ChainGraph(stages []Instance, src media.Source, sink media.Sink) *Graph {
 	ids := make([]string, len(stages))
 	for i, in := range stages {
 		ids[i] = in.Pipeline().ID
@@ -288,7 +295,7 @@ func ChainGraph(stages []*loader.Instance, src media.Source, sink media.Sink) *G
 }
 
 // newStage makes the stage of a pipeline instance.
-func (e *Engine) newStage(in *loader.Instance) (*stage, error) {
+func (e *Engine) newStage(in Instance) (*stage, error) {
 	p := in.Pipeline()
 	st := &stage{inst: in, id: p.ID, name: p.ID, video: in.Mode() == loader.ModeVideo}
 	if !p.ProducesVideo {
@@ -360,7 +367,7 @@ func (e *Engine) stageLocked(i int) (*stage, error) {
 }
 
 // nextInstanceLocked is the instance st runs at its next call: a queued swap's, else its own.
-func (e *Engine) nextInstanceLocked(st *stage) *loader.Instance {
+func (e *Engine) nextInstanceLocked(st *stage) Instance {
 	if sw, ok := e.swaps[st]; ok {
 		return sw
 	}
@@ -392,7 +399,7 @@ func (e *Engine) setLocked(st *stage, values loader.Values) error {
 // (off the frame loop, unless the engine has a CUDA device; Run waits for it).
 // in must be a video-mode instance unless i is 0 and the chain has no source. A queued swap
 // that has not happened yet is replaced (and its instance closed).
-func (e *Engine) Swap(i int, in *loader.Instance) error {
+func (e *Engine) Swap(i int, in Instance) error {
 	e.mu.Lock()
 	st, err := e.stageLocked(i)
 	e.mu.Unlock()
@@ -403,7 +410,7 @@ func (e *Engine) Swap(i int, in *loader.Instance) error {
 }
 
 // swap queues in to replace stage st's instance at its next call (see Swap).
-func (e *Engine) swap(st *stage, i int, in *loader.Instance) error {
+func (e *Engine) swap(st *stage, i int, in Instance) error {
 	video := in.Mode() == loader.ModeVideo
 	if video != st.video {
 		return fmt.Errorf("swap stage %d: the new %s instance runs in %s mode, the stage in the other", i, in.Pipeline().ID, in.Mode())
@@ -432,10 +439,10 @@ func (e *Engine) swap(st *stage, i int, in *loader.Instance) error {
 }
 
 // Instances returns the chain's current instances (after the swaps done so far).
-func (e *Engine) Instances() []*loader.Instance {
+func (e *Engine) Instances() []Instance {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]*loader.Instance, len(e.stages))
+	out := make([]Instance, len(e.stages))
 	for i, st := range e.stages {
 		out[i] = st.inst
 	}
@@ -547,7 +554,7 @@ func (e *Engine) waitWhilePaused(ctx context.Context) bool {
 
 // retire destroys an instance swapped out: off the frame loop, so a slow destroy does not
 // stall the output, except with a CUDA device, whose context is bound to Run's thread.
-func (e *Engine) retire(old *loader.Instance) {
+func (e *Engine) retire(old Instance) {
 	if e.cfg.Device != nil {
 		old.Close()
 		return

@@ -85,7 +85,7 @@ func TestChainColorGeneratorInvert(t *testing.T) {
 	cg := instance(t, open(t, "color-generator"), "color-generator", 0, "color_r=10", "color_g=20", "color_b=30", "width=64", "height=48")
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	sink := &collectSink{}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cg, inv}, Sink: sink, Frames: 3})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cg, inv}, Sink: sink, Frames: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestSlidingWindow(t *testing.T) {
 	blend := instance(t, open(t, "temporal"), "frame-blend", loader.ModeVideo, "frames=4", "blend=mean")
 	src := &counterSource{format: frame.Format{Width: 5, Height: 3, Channels: 3, Elem: frame.U8}, n: 10}
 	sink := &collectSink{}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{blend}, Source: src, Sink: sink})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{blend}, Source: src, Sink: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestErrorDropsOnlyThatFrame(t *testing.T) {
 	var e *engine.Engine
 	e, err = engine.New(engine.Config{
 		// Serial: the parameter change from OnFrame must land before the next frame's call.
-		Stages: []*loader.Instance{cp}, Source: src, Sink: sink, Serial: true,
+		Stages: []engine.Instance{cp}, Source: src, Sink: sink, Serial: true,
 		// Make the tick after the third output fail, then recover.
 		OnError: func(stage int, err error) {
 			errs = append(errs, err.Error())
@@ -203,7 +203,7 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	format := frame.Format{Width: 64, Height: 32, Channels: 3, Elem: frame.U8}
 	mallocs := func(n int) uint64 {
-		e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &counterSource{format: format, n: n}})
+		e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &counterSource{format: format, n: n}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,11 +228,11 @@ func TestNoAllocationsInSteadyState(t *testing.T) {
 func TestChainRules(t *testing.T) {
 	cg := instance(t, open(t, "color-generator"), "color-generator", 0)
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
-	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv, cg}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}}); err == nil ||
+	if _, err := engine.New(engine.Config{Stages: []engine.Instance{inv, cg}, Source: &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}}); err == nil ||
 		!strings.Contains(err.Error(), "color-generator runs in text mode") {
 		t.Errorf("text-mode pipeline after another: %v", err)
 	}
-	if _, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
+	if _, err := engine.New(engine.Config{Stages: []engine.Instance{inv}}); err == nil || !strings.Contains(err.Error(), "invert needs input frames") {
 		t.Errorf("video chain without source: %v", err)
 	}
 }
@@ -253,7 +253,7 @@ func TestSwapPauseAndLive(t *testing.T) {
 	src := &counterSource{format: frame.Format{Width: 3, Height: 2, Channels: 3, Elem: frame.U8}, n: 8}
 	sink := &collectSink{}
 	var e *engine.Engine
-	e, err = engine.New(engine.Config{Stages: []*loader.Instance{a}, Source: src, Sink: sink, Serial: true,
+	e, err = engine.New(engine.Config{Stages: []engine.Instance{a}, Source: src, Sink: sink, Serial: true,
 		OnFrame: func(f *frame.Frame) {
 			if f.Index == 3 {
 				if err := e.Swap(0, b); err != nil {
@@ -287,7 +287,7 @@ func TestSwapPauseAndLive(t *testing.T) {
 
 	// Pause holds the run until resumed.
 	c := instance(t, lib, "invert", loader.ModeVideo)
-	e2, err := engine.New(engine.Config{Stages: []*loader.Instance{c}, Source: &counterSource{format: src.format, n: 5}})
+	e2, err := engine.New(engine.Config{Stages: []engine.Instance{c}, Source: &counterSource{format: src.format, n: 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +320,7 @@ func (s *blockingSource) Read(ctx context.Context, _ *frame.Frame) error {
 
 func TestStopWhileReadingIsCleanEnd(t *testing.T) {
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{inv}, Source: &blockingSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{inv}, Source: &blockingSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestFailingPrepareOfFirstStageGivesUp(t *testing.T) {
 	defer lib.Close()
 	cp := instance(t, lib, "copy", loader.ModeVideo, "label=fail-prepare")
 	src := &counterSource{format: frame.Format{Width: 2, Height: 2, Channels: 3, Elem: frame.U8}}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: src, MaxConsecutiveErrors: 5})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cp}, Source: src, MaxConsecutiveErrors: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestInFlightNamesTheHungStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{cp}, Source: &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}}, Sink: &collectSink{}})
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{cp}, Source: &counterSource{format: frame.Format{Width: 4, Height: 2, Channels: 3, Elem: frame.U8}}, Sink: &collectSink{}})
 	if err != nil {
 		t.Fatal(err)
 	}

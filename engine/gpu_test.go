@@ -106,7 +106,7 @@ func (s *randomSource) Read(_ context.Context, dst *frame.Frame) error {
 	return frame.Convert(dst, s.frames[(s.i-1)%len(s.frames)])
 }
 
-func (r *gpuRig) run(t testing.TB, dev engine.Device, src media, stages ...*loader.Instance) ([]*frame.Frame, engine.Stats) {
+func (r *gpuRig) run(t testing.TB, dev engine.Device, src media, stages ...engine.Instance) ([]*frame.Frame, engine.Stats) {
 	t.Helper()
 	sink := &collectSink{}
 	var errs []error
@@ -241,7 +241,7 @@ func TestGPUBenchmark(t *testing.T) {
 	const warm, frames = 30, 600
 	measure := func(serial bool) float64 {
 		r := openRig(t, engine.CUDAOptions{Serial: serial})
-		stages := []*loader.Instance{r.instance(t, r.cudaP, "1")}
+		stages := []engine.Instance{r.instance(t, r.cudaP, "1")}
 		e, err := engine.New(engine.Config{Stages: stages, Source: nullSource{f}, Device: r.cuda, Frames: warm})
 		if err != nil {
 			t.Fatal(err)
@@ -263,7 +263,7 @@ func TestGPUBenchmark(t *testing.T) {
 	}
 	serial, overlapped := measure(true), measure(false)
 	cpuIn := r.instance(t, r.cpu, "1")
-	e, _ := engine.New(engine.Config{Stages: []*loader.Instance{cpuIn}, Source: nullSource{f}, Frames: 200})
+	e, _ := engine.New(engine.Config{Stages: []engine.Instance{cpuIn}, Source: nullSource{f}, Frames: 200})
 	cstats, err := e.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ func TestMixerPortLeftOpen(t *testing.T) {
 	}
 	// A chain gives a mixer one input: refused with how to connect the others.
 	cf2 := instance(t, open(t, "crossfade"), "crossfade", loader.ModeVideo)
-	_, err = engine.New(engine.Config{Stages: []*loader.Instance{cf2}, Source: &patternSource{format: f}})
+	_, err = engine.New(engine.Config{Stages: []engine.Instance{cf2}, Source: &patternSource{format: f}})
 	if err == nil || !strings.Contains(err.Error(), "ports a, b") || !strings.Contains(err.Error(), "--graph") {
 		t.Fatalf("mixer in a chain: %v", err)
 	}
@@ -181,7 +181,7 @@ func TestHeadlessGraphMatchesSerial(t *testing.T) {
 func TestFanOutSharesOneOutput(t *testing.T) {
 	f := frame.Format{Width: 8, Height: 6, Channels: 3, Elem: frame.U8}
 	ref := &collectSink{}
-	e, err := engine.New(engine.Config{Stages: []*loader.Instance{instance(t, open(t, "invert"), "invert", loader.ModeVideo)},
+	e, err := engine.New(engine.Config{Stages: []engine.Instance{instance(t, open(t, "invert"), "invert", loader.ModeVideo)},
 		Source: &patternSource{format: f, seed: 2, n: 12}, Sink: ref, Serial: true})
 	if err != nil {
 		t.Fatal(err)

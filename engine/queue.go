@@ -28,8 +28,9 @@ func (b *buf) release() {
 // pool recycles the frames of one output (or one port's conversions). It allocates only when
 // no free frame of the wanted format is left: in steady state, never.
 type pool struct {
-	mu   sync.Mutex
-	free []*buf
+	mu    sync.Mutex
+	free  []*buf
+	alloc func(frame.Format) *frame.Frame // Config.NewFrame; nil: frame.New
 }
 
 // get returns a frame of format f holding one reference.
@@ -46,7 +47,14 @@ func (p *pool) get(f frame.Format) *buf {
 		// A frame of a format no longer produced is left to the collector.
 	}
 	p.mu.Unlock()
-	b := &buf{f: frame.New(f), pool: p}
+	var fr *frame.Frame
+	if p.alloc != nil {
+		fr = p.alloc(f)
+	}
+	if fr == nil {
+		fr = frame.New(f)
+	}
+	b := &buf{f: fr, pool: p}
 	b.refs.Store(1)
 	return b
 }

@@ -109,6 +109,7 @@ func (e *Engine) build(g *Graph) error {
 	firstSink := true
 	for _, n := range g.Nodes {
 		nd := &node{name: n.Name, src: n.Source, sink: n.Sink, isSink: n.IsSink}
+		nd.pool.alloc = e.cfg.NewFrame
 		if n.Instance != nil {
 			st, err := e.newStage(n.Instance)
 			if err != nil {
@@ -119,6 +120,9 @@ func (e *Engine) build(g *Graph) error {
 			e.stages = append(e.stages, st)
 			nd.in = make([]*queue, len(st.inputs))
 			nd.ports = make([]port, len(st.inputs))
+			for i := range nd.ports {
+				nd.ports[i].conv.alloc = e.cfg.NewFrame
+			}
 			nd.fresh = make([]*buf, 0, len(st.inputs))
 		}
 		if n.IsSink {
@@ -674,6 +678,9 @@ func (r *runner) call(n *node, fresh []*buf) error {
 		return nil
 	}
 	req, err := st.inst.Prepare(formats)
+	if ok, reported := bypass(err); ok {
+		return r.bypass(n, fresh, err, reported)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -751,6 +758,10 @@ func (r *runner) call(n *node, fresh []*buf) error {
 		st.failing = 0
 	}
 	e.mu.Unlock()
+	if ok, reported := bypass(err); ok {
+		out.release()
+		return r.bypass(n, fresh, err, reported)
+	}
 	if err != nil {
 		out.release()
 		return fail(err)
@@ -760,6 +771,59 @@ func (r *runner) call(n *node, fresh []*buf) error {
 	}
 	out.f.Index, out.f.PTS, out.origin = n.produced, ts, origin
 	n.produced++
+	if !st.video {
+		if _, iso := st.inst.(isolated); iso {
+			// A text-mode node has no input to pass through: it holds its last frame.
+			if st.held != nil {
+				st.held.release()
+			}
+			out.retain()
+			st.held = out
+		}
+	}
 	r.emit(n, out)
+	return nil
+}
+
+// bypass keeps node n's output going while its (isolated) instance cannot run: a video node
+// passes the newest frame of its first port through, by reference; a text-mode node repeats
+// the last frame it produced. A node with neither emits nothing this time. err, the cause,
+// goes to OnError unless it was reported already.
+func (r *runner) bypass(n *node, fresh []*buf, err error, reported bool) error {
+	e, st := r.e, n.st
+	if !reported {
+		e.report(e.stageIndex(st), err)
+	}
+	var b *buf
+	if st.video {
+		if len(fresh) > 0 && fresh[0] != nil {
+			b = fresh[0] // prepare failed: it never reached the window
+		} else if len(n.ports) > 0 && n.ports[0].win.count > 0 {
+			b = n.ports[0].win.newest()
+		}
+	} else {
+		b = st.held
+	}
+	if b != nil {
+		b.retain()
+	}
+	for _, f := range fresh {
+		if f != nil {
+			f.release()
+		}
+	}
+	e.mu.Lock()
+	st.bypassed++
+	e.mu.Unlock()
+	if b == nil {
+		f := &e.flow
+		f.mu.Lock()
+		e.failed.Add(1) // as for a failed call: a held root may emit one more frame
+		f.cond.Broadcast()
+		f.mu.Unlock()
+		return nil
+	}
+	n.produced++
+	r.emit(n, b)
 	return nil
 }

@@ -32,6 +32,14 @@ type StageStats struct {
 	Queue         int     // frames waiting on the node's input ports now
 	MaxQueue      int     // the most frames that ever waited on one of its ports
 	Dropped       int     // frames skipped on its ports (live runs: a newer frame was there)
+	// Bypassed counts the frames the node passed its input through (or held its last frame)
+	// because its isolated instance had crashed, was restarting or was disabled.
+	Bypassed int
+	// Isolated is true when the node runs in a plugin host child; Restarts counts the
+	// restarts started and State is running, restarting or disabled.
+	Isolated bool
+	Restarts int
+	State    string
 }
 
 // SinkStats are one sink's counters.
@@ -69,6 +77,16 @@ func (s Stats) Summary() string {
 		}
 		if st.Dropped > 0 {
 			fmt.Fprintf(&b, ", %d dropped", st.Dropped)
+		}
+		if st.Bypassed > 0 {
+			fmt.Fprintf(&b, ", %d passed through", st.Bypassed)
+		}
+		if st.Isolated {
+			fmt.Fprintf(&b, ", isolated (%d restarts", st.Restarts)
+			if st.State != "running" {
+				b.WriteString(", " + st.State)
+			}
+			b.WriteString(")")
 		}
 	}
 	for _, sk := range s.Sinks {
@@ -204,7 +222,8 @@ func (e *Engine) snapshot(start time.Time, final bool) Stats {
 		q := depth[st.node]
 		ss := StageStats{ID: st.id, Name: st.name, Calls: st.calls, Errors: st.errors, Mean: st.times.mean(),
 			P50: st.times.quantile(0.5), P95: st.times.quantile(0.95), P99: st.times.quantile(0.99),
-			Queue: q.n, MaxQueue: q.max, Dropped: q.dropped}
+			Queue: q.n, MaxQueue: q.max, Dropped: q.dropped, Bypassed: st.bypassed}
+		isolation(st.inst, &ss)
 		if !final {
 			ss.Mean = st.recent
 		}

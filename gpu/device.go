@@ -139,6 +139,20 @@ func Probe(ordinal int, opts Options) (Info, error) {
 // Info describes the device.
 func (dev *Device) Info() Info { return dev.info }
 
+// Memory reports the device's free and total memory in bytes, as the driver sees it now (every
+// process's allocations count). It binds the device on the calling goroutine for the call.
+func (dev *Device) Memory() (free, total uint64, err error) {
+	unbind, err := dev.Bind()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unbind()
+	if err := dev.d.check("cuMemGetInfo_v2", dev.d.call(dev.d.fn.cuMemGetInfo, uintptr(unsafe.Pointer(&free)), uintptr(unsafe.Pointer(&total)))); err != nil {
+		return 0, 0, err
+	}
+	return free, total, nil
+}
+
 // Ordinal is the device's CUDA ordinal.
 func (dev *Device) Ordinal() int { return dev.info.Ordinal }
 

@@ -49,7 +49,7 @@ type driver struct {
 	lib string
 	fn  struct {
 		cuInit, cuDriverGetVersion, cuDeviceGet, cuDeviceGetCount, cuDeviceGetName,
-		cuDeviceGetAttribute, cuDeviceTotalMem, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
+		cuDeviceGetAttribute, cuDeviceTotalMem, cuMemGetInfo, cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease,
 		cuCtxSetCurrent, cuStreamCreate, cuStreamDestroy, cuStreamSynchronize, cuStreamWaitEvent,
 		cuMemAlloc, cuMemFree, cuMemAllocHost, cuMemFreeHost, cuMemcpyHtoDAsync, cuMemcpyDtoHAsync,
 		cuMemcpy2DAsync, cuEventCreate, cuEventDestroy, cuEventRecord, cuEventSynchronize,
@@ -72,7 +72,7 @@ func (d *driver) symbols() []struct {
 		{"cuInit", &f.cuInit}, {"cuDriverGetVersion", &f.cuDriverGetVersion},
 		{"cuDeviceGet", &f.cuDeviceGet}, {"cuDeviceGetCount", &f.cuDeviceGetCount},
 		{"cuDeviceGetName", &f.cuDeviceGetName}, {"cuDeviceGetAttribute", &f.cuDeviceGetAttribute},
-		{"cuDeviceTotalMem_v2", &f.cuDeviceTotalMem},
+		{"cuDeviceTotalMem_v2", &f.cuDeviceTotalMem}, {"cuMemGetInfo_v2", &f.cuMemGetInfo},
 		{"cuDevicePrimaryCtxRetain", &f.cuDevicePrimaryCtxRetain},
 		{"cuDevicePrimaryCtxRelease_v2", &f.cuDevicePrimaryCtxRelease},
 		{"cuCtxSetCurrent", &f.cuCtxSetCurrent},

@@ -37,6 +37,31 @@ func TestGPUInfo(t *testing.T) {
 	}
 }
 
+// TestGPUMemory: the free memory the driver reports drops by about an allocation's size.
+func TestGPUMemory(t *testing.T) {
+	dev := openGPU(t)
+	free, total, err := dev.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != dev.Info().TotalMemory || free == 0 || free > total {
+		t.Fatalf("free %d of %d bytes (device total %d)", free, total, dev.Info().TotalMemory)
+	}
+	const size = 256 << 20
+	buf, err := dev.Alloc(size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer buf.Free()
+	after, _, err := dev.Memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := int64(free) - int64(after); d < size || d > 2*size {
+		t.Errorf("free memory dropped by %d bytes after a %d-byte allocation", d, size)
+	}
+}
+
 func TestGPUOutOfMemoryError(t *testing.T) {
 	dev := openGPU(t)
 	_, err := dev.Alloc(1 << 62)

@@ -25,6 +25,7 @@ type file struct {
 		Inputs     []string       `toml:"inputs"`
 		Params     map[string]any `toml:"params"`
 		LoadParams map[string]any `toml:"load_params"`
+		Isolate    *bool          `toml:"isolate"`
 	} `toml:"node"`
 	Sink []struct {
 		Name   string `toml:"name"`
@@ -61,14 +62,14 @@ func Parse(text string) (*Graph, error) {
 		for i, k := range und {
 			keys[i] = k.String()
 		}
-		return nil, problem("unknown key(s) %s; a graph has [[source]] (name, input), [[node]] (name, pipeline, mode, inputs, params, load_params) and [[sink]] (name, output, from) (see docs/graphs.md)", strings.Join(keys, ", "))
+		return nil, problem("unknown key(s) %s; a graph has [[source]] (name, input), [[node]] (name, pipeline, mode, inputs, params, load_params, isolate) and [[sink]] (name, output, from) (see docs/graphs.md)", strings.Join(keys, ", "))
 	}
 	g := &Graph{}
 	for _, s := range f.Source {
 		g.Nodes = append(g.Nodes, Node{Name: s.Name, Kind: Source, Spec: s.Input})
 	}
 	for _, n := range f.Node {
-		node := Node{Name: n.Name, Kind: Pipeline, PipelineID: n.Pipeline}
+		node := Node{Name: n.Name, Kind: Pipeline, PipelineID: n.Pipeline, Isolate: n.Isolate}
 		if n.Mode != "" {
 			m, err := loader.ParseMode(n.Mode)
 			if err != nil {
@@ -197,6 +198,9 @@ func (g *Graph) String() string {
 			}
 			for _, kv := range sortedPairs(n.LoadParams) {
 				fmt.Fprintf(&b, "  load:%s", kv)
+			}
+			if n.Isolate != nil {
+				fmt.Fprintf(&b, "  isolate=%v", *n.Isolate)
 			}
 			b.WriteByte('\n')
 		case Sink:

@@ -51,6 +51,9 @@ type Node struct {
 	Mode loader.Mode
 	// Params and LoadParams are key=value settings of a pipeline node, as text.
 	Params, LoadParams map[string]string
+	// Isolate, when set, says whether the pipeline node runs in a plugin host child (true)
+	// or in the scope process (false); nil leaves it to the run (see docs/isolation.md).
+	Isolate *bool
 }
 
 // Edge connects the output of node From to input port Port (an index into the ports the

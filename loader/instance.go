@@ -222,6 +222,21 @@ func (p *Pipeline) check(values Values) error {
 	return nil
 }
 
+// CheckRuntimeChange checks values against the schema, and that they change no load-time
+// parameter from cur (a running instance's values): what SetParams accepts. An instance that
+// runs elsewhere (a plugin host child) checks its changes with it before sending them.
+func (p *Pipeline) CheckRuntimeChange(cur, values Values) error {
+	if err := p.check(values); err != nil {
+		return err
+	}
+	for i, q := range p.Params {
+		if q.LoadTime && i < len(cur) && values[i] != cur[i] {
+			return fmt.Errorf("%s: %s is a load-time parameter; it cannot change while the pipeline runs (restart with --load-param %s=%s)", p.ID, q.Key, q.Key, values[i].Text())
+		}
+	}
+	return nil
+}
+
 // store copies values into the C-visible value array.
 func (in *Instance) store(values Values) {
 	in.values = values.Clone()
@@ -248,6 +263,9 @@ func (in *Instance) store(values Values) {
 // Pipeline returns the instance's pipeline.
 func (in *Instance) Pipeline() *Pipeline { return in.p }
 
+// File returns the plugin file of the instance's library, as given to Open.
+func (in *Instance) File() string { return in.p.lib.path }
+
 // CUDADevice returns the CUDA device ordinal the instance was created for (-1 for none); a
 // replacement instance (hot reload) should be created for the same one.
 func (in *Instance) CUDADevice() int { return in.cuda }
@@ -262,13 +280,8 @@ func (in *Instance) Values() Values { return in.values.Clone() }
 // and Call. Values are checked against the schema; a load-time parameter that differs from
 // the instance's value is refused (it needs a new instance).
 func (in *Instance) SetParams(values Values) error {
-	if err := in.p.check(values); err != nil {
+	if err := in.p.CheckRuntimeChange(in.values, values); err != nil {
 		return err
-	}
-	for i, q := range in.p.Params {
-		if q.LoadTime && values[i] != in.values[i] {
-			return fmt.Errorf("%s: %s is a load-time parameter; it cannot change while the pipeline runs (restart with --load-param %s=%s)", in.p.ID, q.Key, q.Key, values[i].Text())
-		}
 	}
 	for i := range values {
 		if values[i] != in.values[i] {

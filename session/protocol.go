@@ -64,6 +64,13 @@ type StageInfo struct {
 	P99MS   float64 `json:"p99_ms"`
 	Queue   int     `json:"queue"`
 	Dropped int     `json:"dropped"`
+	// Isolated is true when the stage runs in a plugin host child (see docs/isolation.md);
+	// Restarts counts its restarts, State is running, restarting or disabled, and Bypassed
+	// counts the frames it passed its input through while it could not run.
+	Isolated bool   `json:"isolated,omitempty"`
+	Restarts int    `json:"restarts,omitempty"`
+	State    string `json:"state,omitempty"`
+	Bypassed int    `json:"bypassed,omitempty"`
 }
 
 // SinkInfo is one sink of the run's graph with its end-to-end latency (from the moment a

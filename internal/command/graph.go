@@ -15,6 +15,7 @@ import (
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 	scopesession "github.com/scopenative/scope/session"
 )
 
@@ -181,10 +182,12 @@ func mixGraph(cat *catalog.Catalog, cmd *cli.Command) (*graph.Graph, map[string]
 type graphRun struct {
 	model     *graph.Graph
 	names     []string // pipeline node names, in stage order
-	instances []*loader.Instance
+	instances []engine.Instance
 	sources   []media.Source
 	sinks     []*lazySink
-	sinkNames []string // the node name of each of sinks
+	sinkNames []string                        // the node name of each of sinks
+	frames    *pluginhost.Frames              // shared frames when a node is isolated, else nil
+	newFrame  func(frame.Format) *frame.Frame // allocates from frames (engine.Config.NewFrame)
 }
 
 func (g *graphRun) close() error {
@@ -203,6 +206,10 @@ func (g *graphRun) close() error {
 		in.Close()
 	}
 	g.sinks, g.sources, g.instances = nil, nil, nil
+	if g.frames != nil {
+		g.frames.Close() // after every child and sink: nothing uses the frames now
+		g.frames = nil
+	}
 	return err
 }
 
@@ -270,8 +277,21 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if err := spec.applyParams(cmd.StringSlice("load-param"), true); err != nil {
 		return err
 	}
+	perNode := make([]*bool, len(nodes))
+	for i, n := range nodes {
+		perNode[i] = n.Isolate
+	}
+	isolate, err := a.isolation(cmd, spec.pipelines, perNode)
+	if err != nil {
+		return err
+	}
+	hostOpts, err := hostOptions(cmd, a.io.Err)
+	if err != nil {
+		return err
+	}
+	run.frames, run.newFrame = sharedFrames(isolate, &hostOpts)
 	for i, p := range spec.pipelines {
-		in, err := p.NewInstance(graph.ModeOf(nodes[i], p), spec.values[i])
+		in, err := newInstance(p, graph.ModeOf(nodes[i], p), spec.values[i], -1, isolate[i], hostOpts)
 		if err != nil {
 			return fmt.Errorf("start %s (node %s): %w", p.ID, nodes[i].Name, err)
 		}
@@ -344,6 +364,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	defer cancelRun()
 	var errCount int
 	cfg := engine.Config{
+		NewFrame:             run.newFrame,
 		Graph:                eg,
 		Frames:               frames,
 		FPS:                  sess.flags.fps,
@@ -352,6 +373,9 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 		MaxConsecutiveErrors: 30,
 		OnAudio:              sess.onAudio,
 		OnError: func(stage int, err error) {
+			if printedFault(err) {
+				return // printed with its restart; the node passes its input through
+			}
 			errCount++
 			if errCount <= 10 {
 				fmt.Fprintf(a.io.Err, "warning: node %s: %v (frame dropped)\n", run.names[stage], err)
@@ -367,7 +391,7 @@ func (a *app) runGraph(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return usageError{err}
 	}
-	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live}
+	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live, create: a.editCreate(cmd, spec.pipelines, hostOpts)}
 	for _, n := range model.Nodes {
 		maker.fixed = maker.fixed || n.Kind == graph.Sink && keepsSize(n.Spec)
 	}

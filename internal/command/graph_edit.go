@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/urfave/cli/v3"
 
 	"github.com/scopenative/scope/catalog"
+	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 	scopesession "github.com/scopenative/scope/session"
 )
 
@@ -23,6 +26,9 @@ type nodeMaker struct {
 	cat  *catalog.Catalog
 	opts media.SourceOptions
 	live func(media.Source) media.Source
+	// create makes an instance the way the run makes its own (in process or isolated); nil
+	// makes it in process.
+	create func(p *loader.Pipeline, mode loader.Mode, vals loader.Values) (engine.Instance, error)
 
 	// fixed is set when the run writes files or streams: their sinks keep the frame size
 	// they opened with, so a source may only be switched to one of the same size (sizes).
@@ -30,12 +36,12 @@ type nodeMaker struct {
 	sizes map[string][2]int // source node -> its frame size
 
 	mu       sync.Mutex
-	made     []*loader.Instance      // closed by close (the engine closes those it retires first)
+	made     []engine.Instance       // closed by close (the engine closes those it retires first)
 	replaced map[string]media.Source // source node -> the source it reads now, when switched
 }
 
 // NewInstance creates an instance of pipeline id for an add-node or replace-node edit.
-func (m *nodeMaker) NewInstance(id, mode string, params, loadParams map[string]string) (*loader.Instance, error) {
+func (m *nodeMaker) NewInstance(id, mode string, params, loadParams map[string]string) (engine.Instance, error) {
 	p, err := m.cat.Pipeline(id)
 	if err != nil {
 		return nil, err
@@ -70,7 +76,13 @@ func (m *nodeMaker) NewInstance(id, mode string, params, loadParams map[string]s
 			}
 		}
 	}
-	in, err := p.NewInstance(md, vals)
+	create := m.create
+	if create == nil {
+		create = func(p *loader.Pipeline, md loader.Mode, vals loader.Values) (engine.Instance, error) {
+			return p.NewInstance(md, vals)
+		}
+	}
+	in, err := create(p, md, vals)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", p.ID, err)
 	}
@@ -78,6 +90,18 @@ func (m *nodeMaker) NewInstance(id, mode string, params, loadParams map[string]s
 	m.made = append(m.made, in)
 	m.mu.Unlock()
 	return in, nil
+}
+
+// editCreate is how a run's edits create instances: as the run created its own, in process
+// or in a plugin host child by the same isolation rules (pipelines are the run's).
+func (a *app) editCreate(cmd *cli.Command, pipelines []*loader.Pipeline, opts pluginhost.Options) func(*loader.Pipeline, loader.Mode, loader.Values) (engine.Instance, error) {
+	return func(p *loader.Pipeline, md loader.Mode, vals loader.Values) (engine.Instance, error) {
+		iso, err := a.isolation(cmd, append(slices.Clone(pipelines), p), nil)
+		if err != nil {
+			return nil, err
+		}
+		return newInstance(p, md, vals, -1, iso[len(iso)-1], opts)
+	}
 }
 
 // OpenSource opens spec for a switch-source edit.

@@ -12,6 +12,7 @@ func (a *app) pluginCommand() *cli.Command {
 		Commands: append([]*cli.Command{
 			a.pluginValidateCommand(),
 			a.pluginNewCommand(),
+			a.pluginHostCommand(),
 		}, a.pluginManageCommands()...), // install, list, update, uninstall, reload
 
 	}

@@ -274,6 +274,9 @@ type pluginListEntry struct {
 	LibraryPath string                `json:"library_path"`
 	Update      *manager.UpdateStatus `json:"update,omitempty"`
 	Error       string                `json:"error,omitempty"`
+	// Runs is how scope run runs its pipelines by default: installed plugins run isolated,
+	// in plugin host children (see docs/isolation.md; --in-process overrides it).
+	Runs string `json:"runs"`
 	// Hidden says which library on the search path provides the plugin's pipelines instead.
 	Hidden string `json:"hidden,omitempty"`
 }
@@ -301,7 +304,7 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 	}
 	entries := []pluginListEntry{}
 	for _, p := range st.Plugins {
-		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)]}
+		e := pluginListEntry{Plugin: p, LibraryPath: m.Store().LibPath(p.Library), Error: failed[m.Store().LibPath(p.Library)], Runs: "isolated"}
 		if note := a.shadowNote(cmd, cat, p, e.LibraryPath); note != "" {
 			e.Hidden, e.Error = note, ""
 		}
@@ -322,13 +325,13 @@ func (a *app) pluginList(ctx context.Context, cmd *cli.Command) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(a.io.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tSOURCE\tPIPELINES\tUPDATE")
+	fmt.Fprintln(tw, "NAME\tVERSION\tSOURCE\tPIPELINES\tRUNS\tUPDATE")
 	for _, e := range entries {
 		v := e.Version
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, v, describeSource(&e.Plugin), strings.Join(e.Pipelines, ", "), updateText(e.Update))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.Name, v, describeSource(&e.Plugin), strings.Join(e.Pipelines, ", "), e.Runs, updateText(e.Update))
 	}
 	tw.Flush()
 	for _, e := range entries {

@@ -20,6 +20,7 @@ import (
 	"github.com/scopenative/scope/frame"
 	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
+	"github.com/scopenative/scope/pluginhost"
 )
 
 func (a *app) runCommand() *cli.Command {
@@ -52,7 +53,7 @@ func (a *app) runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "skip-gaps", Usage: "step over missing images of an input sequence instead of stopping with an error"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not print the summary"},
 			stopGraceFlag(),
-		}, append(append(append(sessionFlags(), watchFlag()), graphFlags()...), liveIOFlags()...)...),
+		}, append(append(append(append(sessionFlags(), watchFlag()), graphFlags()...), liveIOFlags()...), isolateFlags()...)...),
 		Action: a.run,
 	}
 }
@@ -171,10 +172,14 @@ func isStill(spec string) bool {
 // session is a prepared chain: instances, source, sink. close releases everything.
 type session struct {
 	spec      *chainSpec
-	instances []*loader.Instance
+	instances []engine.Instance
 	source    media.Source
 	sink      media.Sink
-	cuda      *cudaSession // the CUDA device when a pipeline takes CUDA memory, else nil
+	cuda      *cudaSession       // the CUDA device when a pipeline takes CUDA memory, else nil
+	frames    *pluginhost.Frames // shared frames when a node is isolated, else nil
+	// create makes the instances of nodes that live edits add (nil: in process).
+	create   func(*loader.Pipeline, loader.Mode, loader.Values) (engine.Instance, error)
+	newFrame func(frame.Format) *frame.Frame // allocates from frames (engine.Config.NewFrame)
 }
 
 func (s *session) close() error {
@@ -189,6 +194,10 @@ func (s *session) close() error {
 		in.Close()
 	}
 	s.instances = nil
+	if s.frames != nil {
+		s.frames.Close() // after every child and the sink: nothing uses the frames now
+		s.frames = nil
+	}
 	s.cuda.close()
 	s.cuda = nil
 	return err
@@ -231,9 +240,21 @@ func (a *app) startSession(cmd *cli.Command, cat *catalog.Catalog) (*session, er
 	if err != nil {
 		return nil, err
 	}
+	isolate, err := a.isolation(cmd, spec.pipelines, nil)
+	if err != nil {
+		return nil, err
+	}
+	hostOpts, err := hostOptions(cmd, a.io.Err)
+	if err != nil {
+		return nil, err
+	}
 	s := &session{spec: spec, cuda: cuda}
+	if cuda == nil { // device runs stay a chain on one goroutine, with frames of their own
+		s.frames, s.newFrame = sharedFrames(isolate, &hostOpts)
+		s.create = a.editCreate(cmd, spec.pipelines, hostOpts)
+	}
 	for i, p := range spec.pipelines {
-		in, err := p.NewInstanceOn(spec.modes[i], spec.values[i], cuda.ordinal())
+		in, err := newInstance(p, spec.modes[i], spec.values[i], cuda.ordinal(), isolate[i], hostOpts)
 		if err != nil {
 			s.close()
 			return nil, fmt.Errorf("start %s: %w", p.ID, err)
@@ -360,16 +381,20 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 
 	var errCount int
 	cfg := engine.Config{
-		Stages:  s.instances,
-		Source:  s.source,
-		Frames:  frames,
-		FPS:     sess.flags.fps,
-		Live:    sess.flags.live(),
-		Prompts: prompts,
+		NewFrame: s.newFrame,
+		Stages:   s.instances,
+		Source:   s.source,
+		Frames:   frames,
+		FPS:      sess.flags.fps,
+		Live:     sess.flags.live(),
+		Prompts:  prompts,
 		// A headless run stops when a pipeline fails every frame instead of spinning.
 		MaxConsecutiveErrors: 30,
 		Device:               s.cuda.engineDevice(),
 		OnError: func(stage int, err error) {
+			if printedFault(err) {
+				return // printed with its restart; the stage passes its input through
+			}
 			errCount++
 			if errCount <= 10 {
 				fmt.Fprintf(a.io.Err, "warning: %v (frame dropped)\n", err)
@@ -400,7 +425,7 @@ func (a *app) run(ctx context.Context, cmd *cli.Command) error {
 	if err != nil {
 		return err
 	}
-	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live, fixed: keepsSize(output)}
+	maker := &nodeMaker{ctx: ctx, cat: cat, opts: opts, live: sess.live, fixed: keepsSize(output), create: s.create}
 	maker.noteSource("input", s.source)
 	defer maker.close()
 	if err := sess.start(eng, cancelRun, maker); err != nil {

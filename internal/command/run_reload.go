@@ -71,7 +71,7 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 	for _, in := range eng.Instances() {
 		id := in.Pipeline().ID
 		pl := st.Owner(id)
-		if pl == nil || filepath.Dir(in.Pipeline().Library().Path()) != storeDir {
+		if pl == nil || filepath.Dir(in.File()) != storeDir {
 			continue
 		}
 		if !pl.Linked {
@@ -194,8 +194,9 @@ func (a *app) warnHidden(cmd *cli.Command, eng *engine.Engine) {
 	storeDir := filepath.Join(dir, store.LibDir)
 	for _, in := range eng.Instances() {
 		p := in.Pipeline()
-		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(p.Library().Path()) != storeDir {
-			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, p.Library().Path()))
+		// in.File, not p.Library(): an isolated instance's library is loaded in its child.
+		if pl := st.Owner(p.ID); pl != nil && filepath.Dir(in.File()) != storeDir {
+			fmt.Fprintf(a.io.Err, "warning: %s\n", a.hiddenNote(cmd, *pl, p.ID, in.File()))
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/scopenative/scope/gpu"
 	"github.com/scopenative/scope/httpapi"
 )
 
@@ -145,13 +146,26 @@ func (a *app) serve(ctx context.Context, cmd *cli.Command) error {
 	defer stop()
 	hosted := newServedSessions(a, cmd)
 	defer hosted.stopAll()
-	api, err := httpapi.New(httpapi.Config{
+	cfg := httpapi.Config{
 		Sessions:  hosted,
 		Plugins:   &servedPlugins{a: a, cmd: cmd},
 		Token:     token,
 		AllowDirs: allowDirs(cmd.StringSlice("allow-dir")),
 		MaxBody:   cmd.Int64("max-body"),
-	})
+	}
+	// GPU memory in /metrics where there is a GPU (the first device; the driver counts every
+	// process's allocations). Without one the metric is left out.
+	if dev, err := gpu.OpenWith(0, a.gpuOptions()); err == nil {
+		defer dev.Close()
+		cfg.GPUMemory = func() (used, total uint64, ok bool) {
+			free, total, err := dev.Memory()
+			if err != nil {
+				return 0, 0, false
+			}
+			return total - free, total, true
+		}
+	}
+	api, err := httpapi.New(cfg)
 	if err != nil {
 		return usageError{err}
 	}

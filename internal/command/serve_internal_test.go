@@ -12,8 +12,9 @@ func TestInstalledName(t *testing.T) {
 	for out, want := range map[string]string{
 		"  fetch x\ninstalled my-invert 1.0.0 from git file:///r\n  pipelines: invert\n": "my-invert",
 		"installed solo\n": "solo",
-		"":                 "",
-		"nothing here":     "",
+		"installed x 1.0 from folder /p\n  pipelines: invert\nwarning: installed plugin x (folder /p) is hidden: ... the installed one\n": "x",
+		"":             "",
+		"nothing here": "",
 	} {
 		if got := installedName(out); got != want {
 			t.Errorf("installedName(%q) = %q, want %q", out, got, want)

@@ -287,13 +287,15 @@ func (p *servedPlugins) Install(ctx context.Context, spec string, replace bool, 
 	return p.find(ctx, installedName(out))
 }
 
-// installedName reads NAME from the "installed NAME VERSION from ..." line of an install.
+// installedName reads NAME from the "installed NAME VERSION from ..." line of an install (the
+// last line that starts so: warnings and notes may mention installed plugins too).
 func installedName(out string) string {
-	i := strings.LastIndex(out, "installed ")
-	if i < 0 {
-		return ""
+	name := ""
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "installed "); ok {
+			name, _, _ = strings.Cut(rest, " ")
+		}
 	}
-	name, _, _ := strings.Cut(out[i+len("installed "):], " ")
 	return strings.TrimSpace(name)
 }
 

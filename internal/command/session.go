@@ -82,7 +82,7 @@ type sessionRun struct {
 
 // newSessionRun reads the session flags. It opens the WAV file, if any.
 // Cancelling ctx (a signal) also closes the preview; a run that ends by itself leaves it open.
-func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []*loader.Instance) (*sessionRun, error) {
+func (a *app) newSessionRun(ctx context.Context, cmd *cli.Command, stages []engine.Instance) (*sessionRun, error) {
 	s := &sessionRun{a: a, flags: readLiveFlags(cmd), sigCtx: ctx}
 	if f := s.flags.filter; f != "linear" && f != "nearest" {
 		return nil, usagef("--filter %q: use linear or nearest", f)

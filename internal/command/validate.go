@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v3"
 
+	"github.com/scopenative/scope/pluginhost"
 	"github.com/scopenative/scope/validate"
 )
 
@@ -138,14 +139,16 @@ func (a *app) pluginValidate(ctx context.Context, cmd *cli.Command) error {
 }
 
 // ServeValidateChildForTests lets a test binary stand in for the scope binary as the
-// validator's child process: call it first thing in TestMain. When the binary was started
-// with the validator's child arguments it runs that check and exits; otherwise it returns.
-// (The validator re-executes os.Executable(), which under `go test` is the test binary.)
+// validator's child process and as a plugin host child: call it first thing in TestMain.
+// When the binary was started with the validator's or the plugin host's child arguments it
+// serves that and exits; otherwise it returns. (Both re-execute os.Executable(), which
+// under `go test` is the test binary.)
 func ServeValidateChildForTests() {
-	child := validate.DefaultChildArgs()
-	n := len(child)
-	if len(os.Args) > n && slices.Equal(os.Args[1:1+n], child) {
-		os.Exit(Main(context.Background(), append([]string{"scope"}, os.Args[1:]...), IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+	for _, child := range [][]string{validate.DefaultChildArgs(), pluginhost.DefaultChildArgs()} {
+		n := len(child)
+		if len(os.Args) > n && slices.Equal(os.Args[1:1+n], child) {
+			os.Exit(Main(context.Background(), append([]string{"scope"}, os.Args[1:]...), IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr}))
+		}
 	}
 }
 

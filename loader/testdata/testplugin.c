@@ -1,13 +1,15 @@
 /* A configurable test plugin for the loader's tests. Built once per case with -D flags that
  * break exactly one thing, so every rejection the loader makes is exercised on real C. */
-#if defined(HANG_CALL_AT) || defined(RECOVER_SEGV)
+#if defined(HANG_CALL_AT) || defined(RECOVER_SEGV) || defined(HANG_PREPARE)
 #define _XOPEN_SOURCE 700 /* pause(), sigaction with SA_ONSTACK, sigsetjmp */
 #include <setjmp.h>
 #include <signal.h>
 #include <unistd.h>
 #endif
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <scope/plugin.h>
 
 #if defined(RECOVER_SEGV)
@@ -37,7 +39,15 @@ __attribute__((constructor)) static void install_handler(void)
 typedef struct {
     int prepared;
     int64_t calls;
+    const scope_host *host;
 } state;
+
+/* Fault injection for the plugin host's tests: each define breaks a call (or prepare) the way
+ * a real plugin bug does, after logging a line that names the frame, so the host's report of
+ * the plugin's last log lines can be checked. */
+#if defined(SEGV_CALL_AT) || defined(ABORT_CALL_AT) || defined(EXIT0_CALL_AT)
+#define FAULT_LOG(s, call, what) scope_log((s)->host, SCOPE_LOG_WARN, "frame %llu: %s on purpose", (unsigned long long)(call)->call_index, what)
+#endif
 
 static scope_status t_create(const scope_host *host, const scope_create_args *args, void **out, scope_error *err)
 {
@@ -45,6 +55,7 @@ static scope_status t_create(const scope_host *host, const scope_create_args *ar
     (void)args;
     if (!s) return scope_error_set(err, SCOPE_ERROR_OUT_OF_MEMORY, "out of memory");
     scope_log(host, SCOPE_LOG_INFO, "created %s", args->pipeline->id);
+    s->host = host;
     *out = s;
     return SCOPE_OK;
 }
@@ -56,6 +67,10 @@ static scope_status t_prepare(void *inst, const scope_prepare_args *args, scope_
     state *s = inst;
     if (strcmp(scope_params_string(args->params, "label", ""), "fail-prepare") == 0)
         return scope_error_set(err, SCOPE_ERROR_UNSUPPORTED, "refusing to prepare on purpose");
+#if defined(HANG_PREPARE)
+    /* A prepare that never returns (a model download that stalls, a deadlock). */
+    for (;;) pause();
+#endif
     s->prepared = 1;
     req->input_size = 1;
     return SCOPE_OK;
@@ -72,7 +87,28 @@ static scope_status t_call(void *inst, const scope_call *call, scope_error *err)
     /* A plugin bug: a store through a null pointer the compiler cannot see is null. */
     if (call->call_index == SEGV_CALL_AT) {
         static int *volatile nowhere = NULL;
+        FAULT_LOG(s, call, "segfaulting");
         *nowhere = 1;
+    }
+#endif
+#if defined(ABORT_CALL_AT)
+    if (call->call_index == ABORT_CALL_AT) {
+        FAULT_LOG(s, call, "aborting");
+        abort();
+    }
+#endif
+#if defined(EXIT0_CALL_AT)
+    /* A plugin that ends the whole process "successfully" (a library calling exit on error). */
+    if (call->call_index == EXIT0_CALL_AT) {
+        FAULT_LOG(s, call, "exiting");
+        exit(0);
+    }
+#endif
+#if defined(LEAK_MB_PER_FRAME)
+    /* A leak: LEAK_MB_PER_FRAME MiB per call, touched so it is resident, never freed. */
+    {
+        char *volatile leak = malloc((size_t)LEAK_MB_PER_FRAME << 20);
+        if (leak) memset(leak, (int)(call->call_index & 0xff) | 1, (size_t)LEAK_MB_PER_FRAME << 20);
     }
 #endif
 #if defined(RECOVER_SEGV)

@@ -247,6 +247,7 @@ type listed struct {
 			Latest string `json:"latest"`
 		} `json:"update"`
 		Error string `json:"error"`
+		Runs  string `json:"runs"`
 	} `json:"plugins"`
 }
 
@@ -299,7 +300,7 @@ func TestInstallAtTagBranchCommitAndUpdate(t *testing.T) {
 		t.Fatalf("scope pipelines: invert comes from %q, want the plugin store", lib)
 	}
 	l := h.list()
-	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "pinned" || l.Plugins[0].Update.Latest != "" {
+	if len(l.Plugins) != 1 || l.Plugins[0].Source.Commit != first || l.Plugins[0].Update.State != "pinned" || l.Plugins[0].Update.Latest != "" || l.Plugins[0].Runs != "isolated" {
 		t.Fatalf("list after tag install: %+v, want pinned to the tag with nothing newer", l)
 	}
 	// A newer tag: list shows it, update stays on the tag (it is a pin) and says how to move.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/loader"
+	"github.com/scopenative/scope/pluginhost"
 )
 
 // Op is the session control operation that asks a session to hot-swap a plugin.
@@ -141,7 +142,7 @@ func (s *Swapper) Uses(pipelines []string, storeDir string) []int {
 		if !slices.Contains(pipelines, p.ID) {
 			continue
 		}
-		if storeDir != "" && filepath.Clean(filepath.Dir(p.Library().Path())) != filepath.Clean(storeDir) {
+		if storeDir != "" && filepath.Clean(filepath.Dir(in.File())) != filepath.Clean(storeDir) {
 			continue
 		}
 		out = append(out, i)
@@ -206,7 +207,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 	rebuild := s.rebuild
 	s.mu.Unlock()
 	if req.Stage != nil && req.Library == "" && rebuild != nil && *req.Stage >= 0 && *req.Stage < len(s.eng.Instances()) {
-		r, handled, err := rebuild(ctx, *req.Stage, s.eng.Instances()[*req.Stage].Pipeline().Library().Path())
+		r, handled, err := rebuild(ctx, *req.Stage, s.eng.Instances()[*req.Stage].File())
 		if handled {
 			if err != nil {
 				res.Plugin = r.Plugin
@@ -239,7 +240,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 		return fail(fmt.Errorf("load the new build: %w", err))
 	}
 	current := s.eng.Instances()
-	news := make([]*loader.Instance, 0, len(stages))
+	news := make([]engine.Instance, 0, len(stages))
 	abort := func(err error) (*Result, error) {
 		for _, in := range news {
 			in.Close()
@@ -254,7 +255,12 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			return abort(fmt.Errorf("the new build no longer provides pipeline %s (stage %d)", old.Pipeline().ID, i))
 		}
 		vals, carried, dropped := Carry(old.Pipeline(), np, s.eng.Values(i))
-		in, err := np.NewInstanceOn(old.Mode(), vals, old.CUDADevice()) // same device as the old one
+		var in engine.Instance
+		if iso, ok := old.(*pluginhost.Instance); ok {
+			in, err = iso.StartLike(req.Library, vals) // an isolated node stays isolated
+		} else {
+			in, err = np.NewInstanceOn(old.Mode(), vals, old.CUDADevice()) // same device as the old one
+		}
 		if err != nil {
 			return abort(fmt.Errorf("create the new %s: %w", np.ID, err))
 		}
@@ -278,7 +284,9 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 			s.finish(res)
 			return res, fmt.Errorf("swap stage %d: %w", i, err)
 		}
-		olds[current[i].Pipeline().Library()] = true
+		if l := current[i].Pipeline().Library(); l != nil { // nil: isolated, loaded in its child
+			olds[l] = true
+		}
 	}
 	s.mu.Lock()
 	s.libs = append(s.libs, lib)
@@ -290,7 +298,7 @@ func (s *Swapper) Apply(ctx context.Context, req Request) (*Result, error) {
 
 // warm prepares a new instance for stage i with the input the stage was last prepared with
 // (nothing before the stage's first prepare: the engine then prepares it as usual).
-func (s *Swapper) warm(i int, in *loader.Instance) error {
+func (s *Swapper) warm(i int, in engine.Instance) error {
 	formats, memory, ok := s.eng.Inputs(i)
 	if !ok {
 		return nil
@@ -301,7 +309,7 @@ func (s *Swapper) warm(i int, in *loader.Instance) error {
 
 // retire waits until the engine runs the new instances (it closes the old ones at the
 // swap), then closes the old libraries that no instance uses any more.
-func (s *Swapper) retire(stages []int, news []*loader.Instance, olds map[*loader.Library]bool) {
+func (s *Swapper) retire(stages []int, news []engine.Instance, olds map[*loader.Library]bool) {
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		cur := s.eng.Instances()

@@ -89,7 +89,7 @@ func slowLib(t *testing.T, name string, ms, fill int) string {
 func runEngine(t *testing.T, in *loader.Instance, fps float64) (*engine.Engine, *Swapper, *timeline) {
 	t.Helper()
 	tl := &timeline{}
-	eng, err := engine.New(engine.Config{Stages: []*loader.Instance{in}, FPS: fps,
+	eng, err := engine.New(engine.Config{Stages: []engine.Instance{in}, FPS: fps,
 		Source: &flatSource{format: frame.Format{Width: 64, Height: 36, Channels: 3, Elem: frame.U8}}, OnFrame: tl.add})
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/scopenative/scope/engine"
 	"github.com/scopenative/scope/graph"
-	"github.com/scopenative/scope/loader"
 	"github.com/scopenative/scope/media"
 	"github.com/scopenative/scope/session"
 )
@@ -20,7 +19,7 @@ import (
 type NodeMaker interface {
 	// NewInstance creates an instance of pipeline id in mode ("" = the pipeline's default),
 	// with runtime and load-time parameters as text (key -> value).
-	NewInstance(id, mode string, params, loadParams map[string]string) (*loader.Instance, error)
+	NewInstance(id, mode string, params, loadParams map[string]string) (engine.Instance, error)
 	// OpenSource opens spec (as --input reads it) for source node name, as the run opens
 	// its sources.
 	OpenSource(ctx context.Context, name, spec string) (media.Source, error)

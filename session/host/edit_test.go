@@ -25,7 +25,7 @@ type maker struct {
 	switched []string
 }
 
-func (m *maker) NewInstance(id, mode string, params, loadParams map[string]string) (*loader.Instance, error) {
+func (m *maker) NewInstance(id, mode string, params, loadParams map[string]string) (engine.Instance, error) {
 	for _, l := range m.libs {
 		if p := l.Pipeline(id); p != nil {
 			vals := p.Defaults()

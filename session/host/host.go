@@ -246,7 +246,7 @@ func (h *Host) registerBuiltins() {
 		live := eng.Live()
 		for i, in := range eng.Instances() {
 			p := in.Pipeline()
-			st := session.StageInfo{Index: i, Plugin: p.Library().Path(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
+			st := session.StageInfo{Index: i, Plugin: in.File(), Mode: in.Mode().String(), Pipeline: Schema(p), Values: map[string]string{}}
 			vals := eng.Values(i)
 			for j, q := range p.Params {
 				if j < len(vals) {
@@ -259,6 +259,7 @@ func (h *Host) registerBuiltins() {
 				st.Calls, st.Errors = ls.Calls, ls.Errors
 				st.Node, st.FPS, st.Queue, st.Dropped = ls.Name, ls.FPS, ls.Queue, ls.Dropped
 				st.P50MS, st.P95MS, st.P99MS = durMS(ls.P50), durMS(ls.P95), durMS(ls.P99)
+				st.Isolated, st.Restarts, st.State, st.Bypassed = ls.Isolated, ls.Restarts, ls.State, ls.Bypassed
 			}
 			res.Stages = append(res.Stages, st)
 		}

@@ -46,7 +46,7 @@ func startSession(t *testing.T, dir session.Dir) *running {
 	}
 	r := &running{done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.eng, err = engine.New(engine.Config{Stages: []*loader.Instance{in}, FPS: 200,
+	r.eng, err = engine.New(engine.Config{Stages: []engine.Instance{in}, FPS: 200,
 		OnFrame: func(f *frame.Frame) { r.host.Publish(f) }})
 	if err != nil {
 		t.Fatal(err)

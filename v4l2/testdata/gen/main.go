@@ -14,7 +14,7 @@ import (
 )
 
 type mode struct {
-	w, h uint32
+	w, h  uint32
 	ivals [][2]uint32
 }
 type fmtd struct {
