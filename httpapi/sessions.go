@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scopenative/scope/graph"
 	"github.com/scopenative/scope/session"
 )
 
@@ -16,8 +17,9 @@ import (
 type StartRequest struct {
 	// Chain is "PIPELINE[,PIPELINE...]", as `scope run` takes it.
 	Chain string `json:"chain"`
-	// Graph is a graph description; refused (501) until the engine runs graphs.
-	Graph json.RawMessage `json:"graph,omitempty"`
+	// Graph is a graph file's text (TOML, docs/graphs.md), instead of Chain, Input and Output:
+	// its sources and sinks are checked against the allowed folders as Input and Output are.
+	Graph string `json:"graph,omitempty"`
 	// Params and LoadParams are "key=value" assignments, as --param and --load-param.
 	Params     []string `json:"params,omitempty"`
 	LoadParams []string `json:"load_params,omitempty"`
@@ -70,11 +72,12 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	if len(req.Graph) > 0 {
-		writeError(w, http.StatusNotImplemented, "graph descriptions are not served yet (the engine runs chains): send {\"chain\": \"a,b\"}")
-		return
-	}
-	if strings.TrimSpace(req.Chain) == "" {
+	if req.Graph != "" {
+		if err := s.checkGraph(req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	} else if strings.TrimSpace(req.Chain) == "" {
 		writeError(w, http.StatusBadRequest, "start a session: give \"chain\": \"PIPELINE[,PIPELINE...]\" (see GET /api/v1/pipelines or 'scope pipelines')")
 		return
 	}
@@ -91,6 +94,30 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/sessions/"+info.ID)
 	writeJSON(w, http.StatusCreated, info)
+}
+
+// checkGraph refuses a graph description that does not parse, that comes with the chain
+// form's fields, or whose sources and sinks name files outside the allowed folders.
+func (s *Server) checkGraph(req StartRequest) error {
+	if req.Chain != "" || req.Input != "" || req.Output != "" {
+		return requestError("start a session: give \"graph\" alone, or \"chain\" with \"input\" and \"output\", not both")
+	}
+	g, err := graph.Parse(req.Graph)
+	if err != nil {
+		return requestError("graph: " + err.Error())
+	}
+	for _, n := range g.Nodes {
+		switch {
+		case n.Kind == graph.Source:
+			err = s.checkMedia("graph source "+n.Name, n.Spec)
+		case n.Kind == graph.Sink && n.Spec != "preview" && n.Spec != "session":
+			err = s.checkMedia("graph sink "+n.Name, n.Spec)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // find returns the session with this id.
@@ -169,6 +196,11 @@ func (s *Server) checkArgs(op string, v any) error {
 // errNoSession marks an unknown session id (404).
 var errNoSession = errors.New("no such session")
 
+// requestError is a request the server understood and refuses as it stands (400).
+type requestError string
+
+func (e requestError) Error() string { return string(e) }
+
 // call runs op on the session with this id through its control socket.
 func (s *Server) call(ctx context.Context, id, op string, args json.RawMessage, res any) error {
 	info, ok := s.find(id)
@@ -198,6 +230,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		code = http.StatusNotFound
 	case errors.Is(err, errForbidden):
 		code = http.StatusForbidden
+	case errors.As(err, new(requestError)):
+		code = http.StatusBadRequest
 	case errors.As(err, &re):
 		code = http.StatusBadRequest
 		if strings.HasPrefix(re.Message, "unknown operation") {

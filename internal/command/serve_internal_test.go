@@ -25,13 +25,13 @@ func TestInstalledName(t *testing.T) {
 // TestRunArgs: a start request becomes the `scope run` command line it stands for.
 func TestRunArgs(t *testing.T) {
 	got := runArgs(httpapi.StartRequest{Chain: "a,b", Params: []string{"x=1,y=2"}, LoadParams: []string{"w=3"},
-		Prompts: []string{"a cat::0.5"}, Input: "testsrc", Output: "/m/o.y4m", Frames: 9, Size: "8x8", Mode: "video"})
+		Prompts: []string{"a cat::0.5"}, Input: "testsrc", Output: "/m/o.y4m", Frames: 9, Size: "8x8", Mode: "video"}, "")
 	want := []string{"run", "a,b", "--quiet", "--param", "x=1,y=2", "--load-param", "w=3", "--prompt", "a cat::0.5",
 		"--input", "testsrc", "--output", "/m/o.y4m", "--frames", "9", "--fps", "30", "--size", "8x8", "--mode", "video"}
 	if !slices.Equal(got, want) {
 		t.Errorf("runArgs:\n got %q\nwant %q", got, want)
 	}
-	if got := runArgs(httpapi.StartRequest{Chain: "a", FPS: -1}); slices.Contains(got, "--fps") {
+	if got := runArgs(httpapi.StartRequest{Chain: "a", FPS: -1}, ""); slices.Contains(got, "--fps") {
 		t.Errorf("a negative fps (as fast as it runs) gave %q", got)
 	}
 	if got := allowDirs([]string{"/a:/b", "/c", ""}); !slices.Equal(got, []string{"/a", "/b", "/c"}) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,9 +44,13 @@ func globalArgs(cmd *cli.Command) []string {
 	return args
 }
 
-// runArgs turns a start request into `scope run` arguments.
-func runArgs(req httpapi.StartRequest) []string {
+// runArgs turns a start request into `scope run` arguments; graphFile is where a graph
+// request's description was written ("" for a chain).
+func runArgs(req httpapi.StartRequest, graphFile string) []string {
 	args := []string{"run", req.Chain, "--quiet"}
+	if graphFile != "" {
+		args = []string{"run", "--graph", graphFile, "--quiet"}
+	}
 	add := func(flag string, vals ...string) {
 		for _, v := range vals {
 			args = append(args, flag, v)
@@ -124,13 +129,29 @@ func sortInfos(list []scopesession.Info) {
 // Start runs the chain in the background and returns once its session is up; a run that
 // fails before that returns its error.
 func (s *servedSessions) Start(ctx context.Context, req httpapi.StartRequest) (scopesession.Info, error) {
+	what, graphFile := req.Chain, ""
+	if req.Graph != "" {
+		// The run reads its graph from a file of its own, private to the server's user.
+		dir, err := os.MkdirTemp("", "scope-serve-graph-")
+		if err != nil {
+			return scopesession.Info{}, fmt.Errorf("write the graph: %w", err)
+		}
+		graphFile, what = filepath.Join(dir, "graph.toml"), "a graph"
+		if err := os.WriteFile(graphFile, []byte(req.Graph), 0o600); err != nil {
+			os.RemoveAll(dir)
+			return scopesession.Info{}, fmt.Errorf("write the graph: %w", err)
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &servedRun{cancel: cancel, done: make(chan struct{}), out: &syncBuffer{}}
 	up := make(chan scopesession.Info, 1)
 	go func() {
 		defer close(r.done)
 		defer cancel()
-		r.err = s.a.inProcess(runCtx, append(globalArgs(s.cmd), runArgs(req)...), r.out, func(h *sessionhost.Host) {
+		if graphFile != "" {
+			defer os.RemoveAll(filepath.Dir(graphFile))
+		}
+		r.err = s.a.inProcess(runCtx, append(globalArgs(s.cmd), runArgs(req, graphFile)...), r.out, func(h *sessionhost.Host) {
 			info := h.Info()
 			s.mu.Lock()
 			r.info = info
@@ -146,12 +167,12 @@ func (s *servedSessions) Start(ctx context.Context, req httpapi.StartRequest) (s
 			if r.err != nil {
 				msg = "failed: " + r.err.Error()
 			}
-			fmt.Fprintf(s.a.io.Err, "session %s (%s) %s\n", r.info.ID, req.Chain, msg)
+			fmt.Fprintf(s.a.io.Err, "session %s (%s) %s\n", r.info.ID, what, msg)
 		}
 	}()
 	select {
 	case info := <-up:
-		fmt.Fprintf(s.a.io.Err, "session %s started: %s\n", info.ID, req.Chain)
+		fmt.Fprintf(s.a.io.Err, "session %s started: %s\n", info.ID, what)
 		return info, nil
 	case <-r.done:
 		if r.err == nil {

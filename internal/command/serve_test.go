@@ -300,7 +300,7 @@ func TestServeBadRequests(t *testing.T) {
 		{"POST", "/api/v1/sessions", `{"chain":"invert","bogus":1}`, 400, `unknown field "bogus"`},
 		{"POST", "/api/v1/sessions", `{}`, 400, "give \"chain\""},
 		{"POST", "/api/v1/sessions", `{"chain":"no-such-pipeline"}`, 400, "unknown pipeline"},
-		{"POST", "/api/v1/sessions", `{"graph":{"nodes":[]}}`, 501, "not served yet"},
+		{"POST", "/api/v1/sessions", `{"graph":{"nodes":[]}}`, 400, "malformed JSON body"},
 		{"POST", "/api/v1/sessions", `{"chain":"invert","input":"` + filepath.Join(outside, "in.png") + `"}`, 403, "not inside an allowed folder"},
 		{"POST", "/api/v1/sessions", `{"chain":"color-generator","output":"` + filepath.Join(outside, "out.png") + `"}`, 403, "not inside an allowed folder"},
 		{"POST", "/api/v1/sessions", `{"chain":"color-generator","output":"out.png"}`, 403, "absolute path"},
@@ -617,5 +617,63 @@ func TestServeSIGTERM(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "stopping: finishing the sessions") {
 		t.Errorf("stderr: %s", errb.String())
+	}
+}
+
+// TestServeStartsAGraph: POST /api/v1/sessions with a graph file's text starts the graph
+// (a crossfade of two colours here) and its frames show the mix; a graph whose sink names a
+// file outside the allowed folders is refused (403) before anything runs, and one that does
+// not parse, or that comes with "chain", gets 400 naming the problem.
+func TestServeStartsAGraph(t *testing.T) {
+	allowed := t.TempDir()
+	s := startServe(t, serveEnv(t, plugins(t)), "--allow-dir", allowed)
+	const g = `
+[[source]]
+name = "a"
+input = "solid:000000:16x16"
+[[source]]
+name = "b"
+input = "solid:c8c8c8:16x16"
+[[node]]
+name = "fade"
+pipeline = "crossfade"
+inputs = ["a", "b"]
+params = { mix = 0.5 }
+[[sink]]
+name = "preview"
+output = "preview"
+from = "fade"
+`
+	var info session.Info
+	s.must(201, "POST", "/api/v1/sessions", map[string]any{"graph": g}, &info)
+	img, _ := s.frame(info.ID, 0)
+	if got := pixel(img, 3, 3); got[0] < 99 || got[0] > 101 || got != [3]uint8{got[0], got[0], got[0]} {
+		t.Errorf("crossfade of 0 and 200 at mix 0.5: pixel %v, want about 100", got)
+	}
+	// A live edit through the operation route is checked like a start: no file outside.
+	outside := filepath.Join(t.TempDir(), "out.y4m")
+	if code, b := s.do("POST", "/api/v1/sessions/"+info.ID+"/ops/switch-source", map[string]any{"name": "a", "input": outside}); code != 403 {
+		t.Errorf("switch-source to a file outside the allowed folders: %d %s", code, b)
+	}
+	s.must(200, "DELETE", "/api/v1/sessions/"+info.ID, nil, nil)
+
+	bad := strings.Replace(g, `output = "preview"`, fmt.Sprintf("output = %q", outside), 1)
+	code, b := s.do("POST", "/api/v1/sessions", map[string]any{"graph": bad})
+	if code != 403 || !strings.Contains(string(b), "graph sink preview") {
+		t.Errorf("a graph sink outside the allowed folders: %d %s", code, b)
+	}
+	if _, err := os.Stat(outside); err == nil {
+		t.Errorf("the refused graph wrote %s", outside)
+	}
+	for _, c := range []struct {
+		body map[string]any
+		want string
+	}{
+		{map[string]any{"graph": "[[node]]\nname = 1\n"}, "graph: "},
+		{map[string]any{"graph": g, "chain": "invert"}, "not both"},
+	} {
+		if code, b := s.do("POST", "/api/v1/sessions", c.body); code != 400 || !strings.Contains(string(b), c.want) {
+			t.Errorf("%v: %d %s, want 400 with %q", c.body, code, b, c.want)
+		}
 	}
 }
