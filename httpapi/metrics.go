@@ -21,6 +21,9 @@ var (
 	descStageMS = prometheus.NewDesc("scope_stage_mean_ms", "Mean milliseconds per call of a stage (node) of the session.", []string{"session", "stage", "pipeline"}, nil)
 	descCalls   = prometheus.NewDesc("scope_stage_calls_total", "Calls of a stage (node).", []string{"session", "stage", "pipeline"}, nil)
 	descStErr   = prometheus.NewDesc("scope_stage_errors_total", "Failed calls of a stage (node).", []string{"session", "stage", "pipeline"}, nil)
+	descStDrop  = prometheus.NewDesc("scope_stage_dropped_frames_total", "Frames a stage (node) skipped on its ports (live runs keep the newest).", []string{"session", "stage", "pipeline"}, nil)
+	descStP99   = prometheus.NewDesc("scope_stage_p99_ms", "99th percentile of the milliseconds per call of a stage (node).", []string{"session", "stage", "pipeline"}, nil)
+	descRestart = prometheus.NewDesc("scope_stage_restarts_total", "Restarts of an isolated stage's plugin host child (docs/isolation.md).", []string{"session", "stage", "pipeline"}, nil)
 	descUp      = prometheus.NewDesc("scope_sessions", "Running sessions.", nil, nil)
 	descGPUUsed = prometheus.NewDesc("scope_gpu_memory_used_bytes", "GPU memory in use.", nil, nil)
 	descGPUTot  = prometheus.NewDesc("scope_gpu_memory_total_bytes", "GPU memory in all.", nil, nil)
@@ -32,7 +35,7 @@ type collector struct{ s *Server }
 // Describe sends every metric's description.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFPS, descFrames, descDropped, descErrors, descLate, descPaused,
-		descStageMS, descCalls, descStErr, descUp, descGPUUsed, descGPUTot} {
+		descStageMS, descCalls, descStErr, descStDrop, descStP99, descRestart, descUp, descGPUUsed, descGPUTot} {
 		ch <- d
 	}
 }
@@ -65,6 +68,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStageMS, prometheus.GaugeValue, sg.MeanMS, labels...)
 			ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(sg.Calls), labels...)
 			ch <- prometheus.MustNewConstMetric(descStErr, prometheus.CounterValue, float64(sg.Errors), labels...)
+			ch <- prometheus.MustNewConstMetric(descStDrop, prometheus.CounterValue, float64(sg.Dropped), labels...)
+			ch <- prometheus.MustNewConstMetric(descStP99, prometheus.GaugeValue, sg.P99MS, labels...)
+			ch <- prometheus.MustNewConstMetric(descRestart, prometheus.CounterValue, float64(sg.Restarts), labels...)
 		}
 	}
 	if c.s.cfg.GPUMemory != nil {

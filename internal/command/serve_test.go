@@ -258,6 +258,16 @@ func TestServeEndToEnd(t *testing.T) {
 	if !stages["color-generator"] || !stages["invert"] {
 		t.Errorf("stage metrics for %v, want both pipelines", stages)
 	}
+	for _, name := range []string{"scope_stage_dropped_frames_total", "scope_stage_p99_ms", "scope_stage_restarts_total"} {
+		if f := fams[name]; f == nil || len(f.Metric) != len(ir.Stages) {
+			t.Errorf("%s: %v, want one per stage (%d)", name, f, len(ir.Stages))
+		}
+	}
+	for _, m := range fams["scope_stage_restarts_total"].GetMetric() {
+		if v := m.Counter.GetValue(); v != 0 {
+			t.Errorf("restarts %v in a run that never restarted", v)
+		}
+	}
 	if g := fams["scope_session_fps"]; g == nil || g.Metric[0].Gauge.GetValue() <= 0 {
 		t.Errorf("scope_session_fps: %v", g)
 	}
