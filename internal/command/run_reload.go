@@ -102,7 +102,7 @@ func (a *app) startWatch(ctx context.Context, cmd *cli.Command, eng *engine.Engi
 // watchRebuild rebuilds one linked plugin and swaps it into this run.
 func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Swapper, name, storeDir string) {
 	fmt.Fprintf(a.io.Err, "change in %s: rebuilding\n", name)
-	req, err := a.rebuildRequest(ctx, cmd, name, storeDir, validateQuick(false))
+	req, err := a.rebuildRequest(ctx, cmd, name, storeDir, validateQuick(false), true)
 	if ctx.Err() != nil {
 		return
 	}
@@ -122,10 +122,11 @@ func (a *app) watchRebuild(ctx context.Context, cmd *cli.Command, sw *hotswap.Sw
 }
 
 // rebuildRequest rebuilds the linked plugin name as `scope plugin reload` does (validating
-// the build with validate) and returns the
-// request that swaps it in (with Error set when the build or validation failed). err is set
-// only when there is nothing to rebuild (the manager is unusable, the plugin is gone).
-func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string, validate manager.ValidateFunc) (hotswap.Request, error) {
+// the build with validate; quick: a build quick to compile, for --watch, see
+// build.Request.Quick) and returns the request that swaps it in (with Error set when the
+// build or validation failed). err is set only when there is nothing to rebuild (the manager
+// is unusable, the plugin is gone).
+func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeDir string, validate manager.ValidateFunc, quick bool) (hotswap.Request, error) {
 	p := newProgress(a.io.Err)
 	defer p.Done()
 	m, err := a.pluginManager(cmd, p)
@@ -133,6 +134,9 @@ func (a *app) rebuildRequest(ctx context.Context, cmd *cli.Command, name, storeD
 		return hotswap.Request{}, err
 	}
 	m = m.WithValidate(validate)
+	if quick {
+		m = m.WithQuickBuilds()
+	}
 	st, err := m.Installed()
 	var old *store.Plugin
 	if err == nil {
@@ -171,7 +175,7 @@ func (a *app) stageRebuilder(cmd *cli.Command, eng *engine.Engine) hotswap.Rebui
 			return hotswap.Request{}, false, nil
 		}
 		fmt.Fprintf(a.io.Err, "reload of stage %d requested: rebuilding %s\n", stage, owner.Name)
-		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir, validateForInstall(false))
+		req, err := a.rebuildRequest(ctx, cmd, owner.Name, storeDir, validateForInstall(false), false)
 		if err == nil && req.Error != "" {
 			err = errors.New(req.Error)
 		}

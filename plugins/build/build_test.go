@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -258,4 +259,46 @@ func FuzzErrorExcerpt(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestQuickPlans: a quick build (scope run --watch) compiles CMake packages at -Og in a tree of
+// its own and Cargo packages without LTO, with incremental codegen, in a target of its own, so
+// the release trees `scope plugin reload` uses stay as they were.
+func TestQuickPlans(t *testing.T) {
+	req := commandRequest(t, "", "")
+	req.Quick = true
+	req.Manifest.Build = manifest.Build{System: manifest.CMake}
+	p, err := NewPlan(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := p.Commands[0].Line()
+	for _, want := range []string{" -B " + filepath.Join(req.Work, "cmake-quick") + " ", "'-DCMAKE_CXX_FLAGS_RELEASE=-Og -DNDEBUG'", "'-DCMAKE_C_FLAGS_RELEASE=-Og -DNDEBUG'"} {
+		if !strings.Contains(conf, want) {
+			t.Errorf("quick configure lacks %q:\n%s", want, conf)
+		}
+	}
+	if got := p.Commands[1].Line(); !strings.Contains(got, "cmake --build "+filepath.Join(req.Work, "cmake-quick")+" ") {
+		t.Errorf("quick compile: %s", got)
+	}
+	req.Manifest.Build = manifest.Build{System: manifest.Cargo}
+	if p, err = NewPlan(req); err != nil {
+		t.Fatal(err)
+	}
+	c := p.Commands[len(p.Commands)-1]
+	if !strings.Contains(c.Line(), "--target-dir "+filepath.Join(req.Work, "target-quick")) {
+		t.Errorf("quick cargo: %s", c.Line())
+	}
+	for _, want := range []string{"CARGO_PROFILE_RELEASE_LTO=false", "CARGO_PROFILE_RELEASE_INCREMENTAL=true"} {
+		if !slices.Contains(c.Env, want) {
+			t.Errorf("quick cargo env %v lacks %s", c.Env, want)
+		}
+	}
+	req.Quick = false
+	if p, err = NewPlan(req); err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Commands[len(p.Commands)-1]; len(c.Env) != 0 || strings.Contains(c.Line(), "target-quick") {
+		t.Errorf("a release cargo build got the quick settings: %s %v", c.Line(), c.Env)
+	}
 }

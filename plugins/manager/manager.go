@@ -70,6 +70,8 @@ type Options struct {
 	CacheTTL time.Duration
 	// Now returns the time (time.Now when nil).
 	Now func() time.Time
+
+	quickBuilds bool // set by WithQuickBuilds
 }
 
 // Manager runs plugin transactions.
@@ -96,6 +98,14 @@ func New(o Options) *Manager {
 func (m *Manager) WithValidate(v ValidateFunc) *Manager {
 	o := m.o
 	o.Validate = v
+	return &Manager{o: o}
+}
+
+// WithQuickBuilds returns a manager like m whose builds are quick to compile rather than
+// quickest to run (build.Request.Quick): the edit-reload loop of `scope run --watch`.
+func (m *Manager) WithQuickBuilds() *Manager {
+	o := m.o
+	o.quickBuilds = true
 	return &Manager{o: o}
 }
 
@@ -232,6 +242,7 @@ func (m *Manager) install(ctx context.Context, st *store.State, stage string, sp
 	plan, err := build.NewPlan(build.Request{
 		Src: src, Work: work, Out: out, Manifest: man, SDK: sdk, Env: m.o.BuildEnv, Log: m.o.Log,
 		Step: func(s string) { m.step("build %s: %s", man.Name, s) }, Sandbox: m.o.Sandbox,
+		Quick: m.o.quickBuilds,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", man.Name, err)
