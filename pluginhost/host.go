@@ -1,7 +1,6 @@
 package pluginhost
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
+	"github.com/scopenative/scope/internal/crashscan"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -827,7 +826,7 @@ type child struct {
 	pipeline *loader.Pipeline
 	mem      *arena          // the scratch arena (id 0)
 	shared   map[uint64]bool // the Frames buffers the child has mapped
-	stderr   *tail
+	stderr   *crashscan.Scanner
 	statm    *os.File
 	waited   chan struct{}
 	waitErr  error
@@ -863,7 +862,7 @@ func (in *Instance) startChild(id string) (*child, error) {
 	}
 	argv := in.opts.ChildCommand
 	cmd := exec.Command(argv[0], append(append([]string(nil), argv[1:]...), in.path, id)...)
-	c := &child{id: id, cmd: cmd, stderr: &tail{out: in.opts.Stderr}, waited: make(chan struct{})}
+	c := &child{id: id, cmd: cmd, stderr: &crashscan.Scanner{Out: in.opts.Stderr}, waited: make(chan struct{})}
 	cmd.Stderr = c.stderr
 	cmd.ExtraFiles = []*os.File{cf} // descriptor 3
 	// Its own process group, so a kill takes whatever the plugin started too; killed with
@@ -924,7 +923,7 @@ func (c *child) logLine(l string) {
 		copy(c.logs, c.logs[1:])
 		c.logs = c.logs[:logLines-1]
 	}
-	c.logs = append(c.logs, clip(l, 200))
+	c.logs = append(c.logs, crashscan.Clip(l, 200))
 }
 
 func (c *child) lastLogs() []string {
@@ -985,7 +984,10 @@ func (c *child) exitEvent(ev *Event) {
 		return
 	}
 	err := c.waitErr
-	sig, last := c.stderr.crash()
+	sig, fatal, last := c.stderr.Report()
+	if fatal != "" {
+		last = "fatal error: " + fatal
+	}
 	ev.Stderr = last
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -1038,70 +1040,6 @@ func (c *child) rss() (int64, bool) {
 		return 0, false
 	}
 	return (res - shared) * int64(os.Getpagesize()), true
-}
-
-// runtimeSignal matches the Go runtime's first crash line, e.g. "SIGSEGV: segmentation violation".
-var runtimeSignal = regexp.MustCompile(`^(SIG[A-Z0-9]+): `)
-
-// tail keeps a child's stderr: the crash report's signal and the last line before it,
-// forwarding everything to out.
-type tail struct {
-	out     io.Writer
-	mu      sync.Mutex
-	partial []byte
-	signal  string
-	last    string
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	if t.out != nil {
-		_, _ = t.out.Write(p)
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			if len(t.partial) < 4096 {
-				t.partial = append(t.partial, p...)
-			}
-			break
-		}
-		t.line(string(append(t.partial, p[:i]...)))
-		t.partial = t.partial[:0]
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-func (t *tail) line(l string) {
-	l = strings.TrimSpace(l)
-	if t.signal != "" || l == "" {
-		return
-	}
-	if m := runtimeSignal.FindStringSubmatch(l); m != nil {
-		t.signal = m[1]
-		return
-	}
-	t.last = clip(l, 200)
-}
-
-func (t *tail) crash() (signal, last string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.signal, t.last
-}
-
-// clip shortens s to n bytes (on a rune boundary) with an ellipsis.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 func closeFD(fd int) error { return syscall.Close(fd) }

@@ -10,11 +10,12 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/scopenative/scope/internal/crashscan"
 )
 
 // reportFD is the file descriptor a child writes its messages to.
@@ -200,7 +201,7 @@ func (r *runner) spawn(ctx context.Context, u unit) outcome {
 		return outcome{fatal: fmt.Errorf("%w: %v", ErrNoChild, err)}
 	}
 	defer pr.Close()
-	scan := &crashScanner{}
+	scan := &crashscan.Scanner{}
 	cmd.Stderr = scan
 	cmd.ExtraFiles = []*os.File{pw} // becomes descriptor 3
 	// Its own process group, so that a timeout kills whatever the plugin started too. (Should
@@ -245,12 +246,13 @@ func (r *runner) spawn(ctx context.Context, u unit) outcome {
 	if where == "" || where == "start" {
 		where = "loading the validator"
 	}
+	_, _, last := scan.Report()
 	switch {
 	case hung:
-		return fail("hung for %v in %s%s", r.opts.Timeout, where, logSuffix(st.log, scan.lastLine()))
+		return fail("hung for %v in %s%s", r.opts.Timeout, where, logSuffix(st.log, last))
 	case !st.started:
 		return outcome{fatal: fmt.Errorf("%w: %s never reported (is ServeChild wired to its arguments?): %v%s",
-			ErrNoChild, strings.Join(argv, " "), err, logSuffix("", scan.lastLine()))}
+			ErrNoChild, strings.Join(argv, " "), err, logSuffix("", last))}
 	}
 	sig := signalName(err, scan)
 	if st.result != nil {
@@ -258,33 +260,33 @@ func (r *runner) spawn(ctx context.Context, u unit) outcome {
 			return *st.result
 		}
 		if sig != "" {
-			return fail("crashed with %s at exit, after the check finished%s", sig, logSuffix(st.log, scan.lastLine()))
+			return fail("crashed with %s at exit, after the check finished%s", sig, logSuffix(st.log, last))
 		}
-		return fail("%v at exit, after the check finished%s", err, logSuffix(st.log, scan.lastLine()))
+		return fail("%v at exit, after the check finished%s", err, logSuffix(st.log, last))
 	}
 	if sig == "SIGKILL" {
-		return fail("killed with SIGKILL in %s (out of memory?)%s", where, logSuffix(st.log, scan.lastLine()))
+		return fail("killed with SIGKILL in %s (out of memory?)%s", where, logSuffix(st.log, last))
 	}
 	if sig != "" {
-		return fail("crashed with %s in %s%s", sig, where, logSuffix(st.log, scan.lastLine()))
+		return fail("crashed with %s in %s%s", sig, where, logSuffix(st.log, last))
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return fail("exited with status %d in %s%s", ee.ExitCode(), where, logSuffix(st.log, scan.lastLine()))
+		return fail("exited with status %d in %s%s", ee.ExitCode(), where, logSuffix(st.log, last))
 	}
 	if err != nil {
 		return fail("child process failed in %s: %v", where, err)
 	}
-	return fail("exited with status 0 in %s, before reporting a result%s", where, logSuffix(st.log, scan.lastLine()))
+	return fail("exited with status 0 in %s, before reporting a result%s", where, logSuffix(st.log, last))
 }
 
 // logSuffix adds the plugin's last log line, else the last line it wrote to stderr.
 func logSuffix(log, stderr string) string {
 	switch {
 	case log != "":
-		return "; last log line: " + clip(log, 160)
+		return "; last log line: " + crashscan.Clip(log, 160)
 	case stderr != "":
-		return "; last stderr line: " + clip(stderr, 160)
+		return "; last stderr line: " + crashscan.Clip(stderr, 160)
 	}
 	return ""
 }
@@ -299,7 +301,7 @@ var signals = map[syscall.Signal]string{
 // signalName returns the signal a child died of: from its exit status, or from the Go
 // runtime's report on stderr (the runtime catches signals raised in plugin code, prints
 // "SIGSEGV: segmentation violation" and exits with status 2). "" when it did not crash.
-func signalName(err error, scan *crashScanner) string {
+func signalName(err error, scan *crashscan.Scanner) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -312,78 +314,12 @@ func signalName(err error, scan *crashScanner) string {
 	if err == nil {
 		return ""
 	}
-	scan.mu.Lock()
-	defer scan.mu.Unlock()
-	if scan.signal != "" {
-		return scan.signal
+	signal, fatal, _ := scan.Report()
+	if signal != "" {
+		return signal
 	}
-	if scan.fatal != "" {
-		return "a fatal runtime error (" + scan.fatal + ")"
+	if fatal != "" {
+		return "a fatal runtime error (" + fatal + ")"
 	}
 	return ""
-}
-
-// runtimeSignal matches the Go runtime's first crash line, e.g. "SIGSEGV: segmentation violation".
-var runtimeSignal = regexp.MustCompile(`^(SIG[A-Z0-9]+): `)
-
-// crashScanner reads a child's stderr line by line, keeping the crash report's signal and
-// the last line written before it; it stores nothing else.
-type crashScanner struct {
-	mu      sync.Mutex
-	partial []byte
-	signal  string // "SIGSEGV"
-	fatal   string // "fatal error: ..." when no signal line came
-	last    string // last line before the crash report
-}
-
-func (s *crashScanner) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(p)
-	for len(p) > 0 {
-		i := strings.IndexByte(string(p), '\n')
-		if i < 0 {
-			if len(s.partial) < 4096 {
-				s.partial = append(s.partial, p...)
-			}
-			break
-		}
-		s.line(string(append(s.partial, p[:i]...)))
-		s.partial = s.partial[:0]
-		p = p[i+1:]
-	}
-	return n, nil
-}
-
-func (s *crashScanner) line(l string) {
-	l = strings.TrimSpace(l)
-	if s.signal != "" || s.fatal != "" || l == "" {
-		return
-	}
-	if m := runtimeSignal.FindStringSubmatch(l); m != nil {
-		s.signal = m[1]
-		return
-	}
-	if strings.HasPrefix(l, "fatal error: ") {
-		s.fatal = strings.TrimPrefix(l, "fatal error: ")
-		return
-	}
-	s.last = clip(l, 200)
-}
-
-func (s *crashScanner) lastLine() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.last
-}
-
-// clip shortens s to n bytes (on a rune boundary) with an ellipsis.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
 }

@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/scopenative/scope/abi"
+	"github.com/scopenative/scope/internal/crashscan"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -66,7 +67,7 @@ func checkExports(path string, _ *planPipeline) outcome {
 			sdk++ // the Go SDK's //export functions, which entry.c calls
 			continue
 		}
-		extra = append(extra, clip(s.Name, 48))
+		extra = append(extra, crashscan.Clip(s.Name, 48))
 	}
 	note := ""
 	if toolchain > 0 || sdk > 0 {

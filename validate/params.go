@@ -14,6 +14,7 @@ import (
 	"github.com/ebitengine/purego"
 
 	"github.com/scopenative/scope/abi"
+	"github.com/scopenative/scope/internal/crashscan"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -451,10 +452,10 @@ func describe(params []*loader.Param, values loader.Values, loadTime bool) strin
 		if q.Type == loader.ParamString || q.Type == loader.ParamEnum {
 			t = strconv.Quote(t)
 		}
-		parts = append(parts, q.Key+"="+clip(t, 24))
+		parts = append(parts, q.Key+"="+crashscan.Clip(t, 24))
 	}
 	if len(parts) == 0 {
 		return "no parameters"
 	}
-	return clip(strings.Join(parts, " "), 240)
+	return crashscan.Clip(strings.Join(parts, " "), 240)
 }

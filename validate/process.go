@@ -16,6 +16,7 @@ import (
 
 	"github.com/scopenative/scope/abi"
 	"github.com/scopenative/scope/frame"
+	"github.com/scopenative/scope/internal/crashscan"
 	"github.com/scopenative/scope/loader"
 )
 
@@ -506,7 +507,7 @@ func checkParamFuzz(e *env) outcome {
 			if values[i] == base[i] {
 				continue
 			}
-			what := fmt.Sprintf("load-time %s=%s", q.Key, clip(values[i].Text(), 24))
+			what := fmt.Sprintf("load-time %s=%s", q.Key, crashscan.Clip(values[i].Text(), 24))
 			in, err := e.create(values, what)
 			if err != nil {
 				return fail("create failed with %s: %s", what, msg(err))
