@@ -353,11 +353,24 @@ func (e *env) fuzzSequence(seed uint64) sequence {
 // run creates a fresh instance with the defaults and ticks it through the sequence; it
 // returns the results (stopping at the first error) and errNeedsCUDA.
 func (e *env) run(s shape, seq sequence, seed uint64, note string) ([]*tickResult, error) {
+	return e.runTogether(s, seq, seed, note, nil)
+}
+
+// runTogether is run; with together set, every run sharing it creates its instance first and
+// starts its ticks only once all of them have (together.Add(n) before), so their instances'
+// lifetimes overlap however the threads are scheduled.
+func (e *env) runTogether(s shape, seq sequence, seed uint64, note string, together *sync.WaitGroup) ([]*tickResult, error) {
 	in, err := e.create(nil, note)
+	if together != nil {
+		together.Done()
+	}
 	if err != nil {
 		return []*tickResult{{what: s.String(), op: "create", err: err}}, nil
 	}
 	defer e.destroy(in)
+	if together != nil {
+		together.Wait()
+	}
 	var out []*tickResult
 	for i, values := range seq {
 		if err := in.SetParams(values); err != nil {
@@ -810,7 +823,8 @@ func checkParallel(e *env) outcome {
 	par := make([][]*tickResult, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
-	var wg sync.WaitGroup
+	var wg, created sync.WaitGroup
+	created.Add(n) // every instance exists before any ticks: their lifetimes overlap
 	for k := 0; k < n; k++ {
 		wg.Add(1)
 		go func() {
@@ -818,7 +832,7 @@ func checkParallel(e *env) outcome {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			<-start
-			par[k], errs[k] = e.run(s, seq, seed(k), fmt.Sprintf("instance %d of %d at once", k+1, n))
+			par[k], errs[k] = e.runTogether(s, seq, seed(k), fmt.Sprintf("instance %d of %d at once", k+1, n), &created)
 		}()
 	}
 	close(start)
