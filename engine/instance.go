@@ -52,11 +52,12 @@ func (bypassed) Bypass() (reported bool) { return true }
 type isolated interface {
 	Restarts() int
 	State() string
+	LastFault() string
 }
 
 // isolation fills the isolation fields of a stage's stats.
 func isolation(in Instance, s *StageStats) {
 	if iso, ok := in.(isolated); ok {
-		s.Isolated, s.Restarts, s.State = true, iso.Restarts(), iso.State()
+		s.Isolated, s.Restarts, s.State, s.LastFault = true, iso.Restarts(), iso.State(), iso.LastFault()
 	}
 }

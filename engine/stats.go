@@ -40,6 +40,9 @@ type StageStats struct {
 	Isolated bool
 	Restarts int
 	State    string
+	// LastFault describes the newest fault of the isolated node: plugin file, pipeline,
+	// call, signal or timeout ("" when none).
+	LastFault string
 }
 
 // SinkStats are one sink's counters.

@@ -266,6 +266,17 @@ func (in *Instance) Restarts() int {
 	return in.restarts
 }
 
+// LastFault describes the newest fault event ("" when none): what `info` and the preview's
+// overlay show of an isolated node.
+func (in *Instance) LastFault() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if len(in.events) == 0 {
+		return ""
+	}
+	return in.events[len(in.events)-1].String()
+}
+
 // Events returns a copy of every fault event so far, oldest first.
 func (in *Instance) Events() []Event {
 	in.mu.Lock()

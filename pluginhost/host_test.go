@@ -267,6 +267,9 @@ func TestCrashesAreContainedAndRestarted(t *testing.T) {
 			if len(seen) != 1 {
 				t.Fatalf("OnEvent saw %d events, want 1", len(seen))
 			}
+			if got := in.LastFault(); got != ev.String() {
+				t.Fatalf("LastFault() = %q, want the event %q", got, ev.String())
+			}
 			// While it restarts, calls fail at once with ErrRestarting (or it is back already).
 			t0 := time.Now()
 			if err := c.tick(); err != nil && !errors.Is(err, pluginhost.ErrRestarting) {

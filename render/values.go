@@ -194,7 +194,13 @@ func nodeStatLines(stages []session.StageInfo, sinks []session.SinkInfo) []strin
 		if s.Queue > 0 || s.Dropped > 0 {
 			l += fmt.Sprintf(" | q %d, dropped %d", s.Queue, s.Dropped)
 		}
+		if s.Isolated && (s.Restarts > 0 || s.State != "running") {
+			l += fmt.Sprintf(" | isolated, %s, %d restarts", s.State, s.Restarts)
+		}
 		lines = append(lines, l)
+		if s.LastFault != "" {
+			lines = append(lines, "  "+s.LastFault)
+		}
 	}
 	for _, sk := range sinks {
 		lines = append(lines, fmt.Sprintf("%s latency %.1f ms (p99 %.1f)", sk.Name, sk.LatencyMS, sk.P99MS))

@@ -128,12 +128,18 @@ func TestNodeStatLines(t *testing.T) {
 	stages := []session.StageInfo{
 		{Pipeline: session.PipelineSchema{ID: "invert"}, Node: "invert", MeanMS: 1.234, P95MS: 2.5, FPS: 59.6},
 		{Pipeline: session.PipelineSchema{ID: "crossfade"}, Node: "fade", MeanMS: 0.5, P95MS: 0.75, FPS: 30, Queue: 2, Dropped: 17},
+		{Pipeline: session.PipelineSchema{ID: "fx"}, Node: "fx", MeanMS: 0.1, P95MS: 0.2, FPS: 30, Isolated: true, State: "restarting", Restarts: 2,
+			LastFault: "crash.so: pipeline fx: call (frame 50): SIGSEGV"},
+		{Pipeline: session.PipelineSchema{ID: "calm"}, Node: "calm", MeanMS: 0.1, P95MS: 0.2, FPS: 30, Isolated: true, State: "running"},
 	}
 	sinks := []session.SinkInfo{{Name: "file", LatencyMS: 12.34, P99MS: 20}}
 	got := nodeStatLines(stages, sinks)
 	want := []string{
 		"invert 1.23 ms (p95 2.50) 60/s",
 		"fade: crossfade 0.50 ms (p95 0.75) 30/s | q 2, dropped 17",
+		"fx 0.10 ms (p95 0.20) 30/s | isolated, restarting, 2 restarts",
+		"  crash.so: pipeline fx: call (frame 50): SIGSEGV",
+		"calm 0.10 ms (p95 0.20) 30/s",
 		"file latency 12.3 ms (p99 20.0)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

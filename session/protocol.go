@@ -71,6 +71,9 @@ type StageInfo struct {
 	Restarts int    `json:"restarts,omitempty"`
 	State    string `json:"state,omitempty"`
 	Bypassed int    `json:"bypassed,omitempty"`
+	// LastFault describes the newest fault of an isolated stage (plugin file, pipeline, call,
+	// signal or timeout), "" when none.
+	LastFault string `json:"last_fault,omitempty"`
 }
 
 // SinkInfo is one sink of the run's graph with its end-to-end latency (from the moment a

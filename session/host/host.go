@@ -260,6 +260,7 @@ func (h *Host) registerBuiltins() {
 				st.Node, st.FPS, st.Queue, st.Dropped = ls.Name, ls.FPS, ls.Queue, ls.Dropped
 				st.P50MS, st.P95MS, st.P99MS = durMS(ls.P50), durMS(ls.P95), durMS(ls.P99)
 				st.Isolated, st.Restarts, st.State, st.Bypassed = ls.Isolated, ls.Restarts, ls.State, ls.Bypassed
+				st.LastFault = ls.LastFault
 			}
 			res.Stages = append(res.Stages, st)
 		}
