@@ -38,6 +38,12 @@ func (f *flaky) Prepare(in []frame.Format) (loader.Requirements, error) {
 // Restarts and State make it look isolated to the engine's stats.
 func (f *flaky) Restarts() int { return len(f.call) }
 func (f *flaky) State() string { return "running" }
+func (f *flaky) LastFault() string {
+	if len(f.call) == 0 {
+		return ""
+	}
+	return "flaky: the last outage"
+}
 
 func (f *flaky) Call(a *loader.CallArgs) error {
 	f.tick++
@@ -88,7 +94,7 @@ func TestOutageStagePassesItsInputThrough(t *testing.T) {
 	if got := stats.Stages[1].Bypassed; got != 3 {
 		t.Fatalf("stats count %d passed-through ticks, want 3", got)
 	}
-	if st := stats.Stages[1]; !st.Isolated || st.Restarts != 2 || st.State != "running" || stats.Stages[0].Isolated {
+	if st := stats.Stages[1]; !st.Isolated || st.Restarts != 2 || st.State != "running" || st.LastFault != "flaky: the last outage" || stats.Stages[0].Isolated {
 		t.Fatalf("stage stats %+v / %+v: want only the second isolated, with 2 restarts", stats.Stages[0], st)
 	}
 	if s := stats.Summary(); !strings.Contains(s, "3 passed through, isolated (2 restarts)") {
