@@ -139,6 +139,16 @@ func checkSizes(e *env) outcome {
 }
 
 func checkPitch(e *env) outcome {
+	return compareLayouts(e, "pitches", []int{1, 2}, "packed rows", "at the least aligned pitch", "step rows by the frame's pitch",
+		"rows padded by 64 and 192 bytes give the pixels the least aligned pitch gives")
+}
+
+// compareLayouts runs each test shape with the least aligned packed rows (the reference,
+// twice: see reference) and with the rows padded as each of paddings says, and fails when a
+// padded run fails or gives other pixels. ref names the reference layout in the failure
+// messages ("but not with REF") and than in a difference ("the one THAN"), hint
+// says what to fix, and passed opens the pass message.
+func compareLayouts(e *env, what string, paddings []int, ref, than, hint, passed string) outcome {
 	if err := e.open(); err != nil {
 		return fail("%v", err)
 	}
@@ -154,23 +164,23 @@ func checkPitch(e *env) outcome {
 	}
 	checked := 0
 	for _, s := range shapes {
-		a, stop := e.reference(s, "pitches")
+		a, stop := e.reference(s, what)
 		if stop != nil {
 			return *stop
 		}
 		if a == nil {
 			continue // the sizes check reports it
 		}
-		for _, p := range []int{1, 2} {
+		for _, p := range paddings {
 			c, err := e.once(s.padded(p), e.u.Seed)
 			if err != nil {
 				return cudaSkip()
 			}
 			if c.err != nil {
-				return fail("%s: %s failed, but not with packed rows: %s", c.what, c.op, msg(c.err))
+				return fail("%s: %s failed, but not with %s: %s", c.what, c.op, ref, msg(c.err))
 			}
 			if d := diffFrames(a.out, c.out); d != "" {
-				return fail("%s: the output differs from the one at the least aligned pitch: %s (step rows by the frame's pitch)", c.what, d)
+				return fail("%s: the output differs from the one %s: %s (%s)", c.what, than, d, hint)
 			}
 		}
 		checked++
@@ -178,7 +188,7 @@ func checkPitch(e *env) outcome {
 	if checked == 0 {
 		return skip("no size could run (see sizes)")
 	}
-	return pass("rows padded by 64 and 192 bytes give the pixels the least aligned pitch gives (%s)", names(shapes))
+	return pass("%s (%s)", passed, names(shapes))
 }
 
 // reference runs shape s twice on fresh instances for a comparing check: the result, or nil
@@ -210,44 +220,9 @@ func (e *env) reference(s shape, what string) (*tickResult, *outcome) {
 // output must be the same, so a plugin that assumes more alignment than promised fails here
 // rather than on a host whose allocator happens to give less.
 func checkAlignment(e *env) outcome {
-	if err := e.open(); err != nil {
-		return fail("%v", err)
-	}
-	if !e.p.ProducesVideo {
-		return na()
-	}
-	if e.p.Nondeterministic {
-		return skip(declaredNondeterministic)
-	}
-	shapes := []shape{rgb(7, 3), rgb(1921, 1081)}
-	if !e.video() {
-		shapes = []shape{{}}
-	}
-	checked := 0
-	for _, s := range shapes {
-		a, stop := e.reference(s, "alignments")
-		if stop != nil {
-			return *stop
-		}
-		if a == nil {
-			continue // the sizes check reports it
-		}
-		c, err := e.once(s.padded(3), e.u.Seed)
-		if err != nil {
-			return cudaSkip()
-		}
-		if c.err != nil {
-			return fail("%s: %s failed, but not with rows aligned to exactly %d bytes: %s", c.what, c.op, exactAlign, msg(c.err))
-		}
-		if d := diffFrames(a.out, c.out); d != "" {
-			return fail("%s: the output differs from the one with rows aligned to exactly %d bytes: %s (assume no more than SCOPE_FRAME_ALIGNMENT)", c.what, exactAlign, d)
-		}
-		checked++
-	}
-	if checked == 0 {
-		return skip("no size could run (see sizes)")
-	}
-	return pass("rows aligned to exactly %d bytes give the pixels page-aligned rows give (%s)", exactAlign, names(shapes))
+	exact := fmt.Sprintf("rows aligned to exactly %d bytes", exactAlign)
+	return compareLayouts(e, "alignments", []int{3}, exact, "with "+exact, "assume no more than SCOPE_FRAME_ALIGNMENT",
+		exact+" give the pixels page-aligned rows give")
 }
 
 // coverage runs every coverage shape on a fresh instance and hands each result to look;
