@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -376,29 +375,13 @@ func TestFanOutNoAllocationsInSteadyState(t *testing.T) {
 	f := frame.Format{Width: 32, Height: 16, Channels: 3, Elem: frame.U8}
 	inv := instance(t, open(t, "invert"), "invert", loader.ModeVideo)
 	cf := instance(t, open(t, "crossfade"), "crossfade", loader.ModeVideo)
-	mallocs := func(n int) uint64 {
-		e, err := engine.New(engine.Config{Graph: &engine.Graph{
+	steadyAllocations(t, 4.5, func(n int) engine.Config {
+		return engine.Config{Graph: &engine.Graph{
 			Nodes: []engine.Node{{Name: "a", Source: &counterSource{format: f, n: n}}, {Name: "b", Source: &counterSource{format: f, n: n}},
 				{Name: "inv", Instance: inv}, {Name: "mix", Instance: cf}, {Name: "s1", IsSink: true}, {Name: "s2", IsSink: true}},
 			Edges: []graph.Edge{edge("a", "inv", 0), edge("inv", "mix", 0), edge("b", "mix", 1), edge("mix", "s1", 0), edge("inv", "s2", 0)},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var a, b runtime.MemStats
-		runtime.ReadMemStats(&a)
-		if _, err := e.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&b)
-		return b.Mallocs - a.Mallocs
-	}
-	small, large := mallocs(10), mallocs(1010)
-	perFrame := float64(large-small) / 1000
-	t.Logf("%.2f allocations per frame", perFrame)
-	if perFrame > 4.5 {
-		t.Fatalf("%.1f allocations per frame in steady state (%d for 10 frames, %d for 1010)", perFrame, small, large)
-	}
+		}}
+	})
 }
 
 // failingSource yields n frames of its pattern, then fails.
